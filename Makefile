@@ -1,0 +1,62 @@
+# From Waveforms to Genres - the two commands are `make course` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export COURSE_DATA_DIR ?= $(CURDIR)/data
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# tensorflow: keep its start-up chatter out of notebooks and logs
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: help venv course test unit nbval data lab bench clean
+
+help:
+	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
+	@echo "make test    - set up .venv, run the unit tests and pytest --nbval on every notebook"
+	@echo "make data    - download the public data sets into \$$COURSE_DATA_DIR (default ./data)"
+	@echo "make lab     - open JupyterLab on the notebooks"
+	@echo "make bench   - run the benchmarks in benchmarks/"
+	@echo "data directory: $(COURSE_DATA_DIR)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/python -m helpers.data fetch --make-data
+	$(BIN)/python -m pip install --quiet -e '.[scale]'
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval $(NOTEBOOKS)
+
+course: $(STAMP)
+	$(BIN)/python -m helpers.data fetch --make-data
+	@mkdir -p build/notebooks build/html
+	@set -e; for nb in $(NOTEBOOKS); do \
+	  echo "== running $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
+	    --output-dir build/notebooks "$$nb"; \
+	  $(BIN)/jupyter nbconvert --to html --output-dir build/html "build/notebooks/$$(basename $$nb)"; \
+	done
+	@echo "executed notebooks: build/notebooks/   html: build/html/"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+
+clean:
+	rm -rf build .pytest_cache

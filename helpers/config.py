@@ -1,0 +1,140 @@
+"""Course-wide settings: where the data lives, run size, random seeds.
+
+The data directory is read from the environment variable ``COURSE_DATA_DIR``
+and defaults to ``<repository>/data``. Tests and CI point it at a
+pre-downloaded copy (``../shared/data``); a learner runs ``make data`` once.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "REPO_ROOT",
+    "DATA_ENV_VAR",
+    "data_dir",
+    "build_dir",
+    "full_run",
+    "seed_everything",
+    "configure_librosa_data",
+]
+
+#: Root of the repository (the folder holding ``helpers/``).
+REPO_ROOT: Path = Path(__file__).resolve().parent.parent
+
+#: Environment variable that overrides the data directory.
+DATA_ENV_VAR = "COURSE_DATA_DIR"
+
+#: Environment variable that asks notebooks for the full-size run.
+FULL_ENV_VAR = "COURSE_FULL"
+
+
+def data_dir() -> Path:
+    """Return the course's data directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$COURSE_DATA_DIR`` if set (``~`` expanded, made absolute), else
+        ``<repository>/data``. The folder need not exist.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["COURSE_DATA_DIR"] = "/tmp/course-data"
+    >>> str(data_dir())
+    '/tmp/course-data'
+    """
+    value = os.environ.get(DATA_ENV_VAR, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    return REPO_ROOT / "data"
+
+
+def build_dir(*parts: str) -> Path:
+    """Return (and create) a folder under ``<repository>/build`` for generated files.
+
+    Parameters
+    ----------
+    *parts : str
+        Sub-folders below ``build/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The existing folder.
+    """
+    path = REPO_ROOT.joinpath("build", *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def full_run() -> bool:
+    """Whether notebooks should use the full data sets (``COURSE_FULL=1``).
+
+    Notebooks default to a size that runs in minutes on two CPU cores; a
+    learner sets ``COURSE_FULL=1`` (or edits the notebook's parameter cell)
+    to run on everything in the data directory.
+    """
+    return os.environ.get(FULL_ENV_VAR, "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def seed_everything(seed: int = 42) -> None:
+    """Seed Python's, NumPy's and (if imported) TensorFlow's random generators.
+
+    TensorFlow is seeded through ``keras.utils.set_random_seed`` and made
+    deterministic with ``tf.config.experimental.enable_op_determinism`` only
+    when it has already been imported, so calling this never loads TensorFlow.
+
+    Parameters
+    ----------
+    seed : int
+        The seed.
+    """
+    import sys
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import keras
+        import tensorflow as tf
+
+        keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
+
+
+def configure_librosa_data(root: Path | None = None) -> Path:
+    """Make ``librosa.ex(...)`` read its example recordings from ``<data dir>/librosa``.
+
+    librosa reads ``LIBROSA_DATA_DIR`` once, when it is first imported.
+    :mod:`helpers` calls this on import, before anything imports librosa; if
+    librosa was imported earlier, its download cache is re-pointed as well.
+    An explicit ``LIBROSA_DATA_DIR`` set by the user is respected.
+
+    Parameters
+    ----------
+    root : pathlib.Path, optional
+        The data directory; defaults to :func:`data_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder librosa will read examples from.
+    """
+    import sys
+
+    if "LIBROSA_DATA_DIR" in os.environ and root is None:
+        target = Path(os.environ["LIBROSA_DATA_DIR"])
+    else:
+        target = (root or data_dir()) / "librosa"
+        os.environ["LIBROSA_DATA_DIR"] = str(target)
+    files = sys.modules.get("librosa.util.files")
+    if files is not None:
+        goodboy = getattr(files, "__GOODBOY", None)
+        if goodboy is not None:
+            goodboy.path = target
+    return target

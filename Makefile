@@ -23,14 +23,13 @@ help:
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[scale]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
 data: $(STAMP)
 	$(BIN)/python -m helpers.data fetch --make-data
-	$(BIN)/python -m pip install --quiet -e '.[scale]'
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)

@@ -17,6 +17,7 @@ __all__ = [
     "DATA_ENV_VAR",
     "data_dir",
     "build_dir",
+    "cache_dir",
     "full_run",
     "seed_everything",
     "configure_librosa_data",
@@ -68,6 +69,19 @@ def build_dir(*parts: str) -> Path:
         The existing folder.
     """
     path = REPO_ROOT.joinpath("build", *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir(*parts: str) -> Path:
+    """Return (and create) the on-disk cache folder for computed features.
+
+    ``$COURSE_CACHE_DIR`` if set, else ``<repository>/build/cache``; never
+    committed. Deleting it is always safe: results are recomputed.
+    """
+    value = os.environ.get("COURSE_CACHE_DIR", "").strip()
+    base = Path(value).expanduser().resolve() if value else REPO_ROOT / "build" / "cache"
+    path = base.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -555,8 +555,13 @@ def _fetch_librosa_examples(root: Path) -> Path:
 def _librosa_keys() -> list[str]:
     import librosa
 
-    index = getattr(librosa.util.files, "__TRACKMAP")
-    return sorted(index)
+    return sorted(_librosa_index())
+
+
+def _librosa_index() -> dict:
+    import importlib
+
+    return getattr(importlib.import_module("librosa.util.files"), "__TRACKMAP")
 
 
 def librosa_example(key: str, *, hq: bool = False) -> str:
@@ -584,7 +589,7 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
     folder = configure_librosa_data()
     import librosa
 
-    index = getattr(librosa.util.files, "__TRACKMAP")
+    index = _librosa_index()
     if key not in index:
         raise CourseError(f"unknown librosa example {key!r}; known: {', '.join(sorted(index))}")
     fname = index[key]["path"] + (".hq.ogg" if hq else ".ogg")

@@ -1,0 +1,177 @@
+"""Honest splits and clip-level voting.
+
+Segments cut from one clip are near-duplicates of each other: if some land in
+training and others in test, the test score measures memory, not
+generalisation. Everything here keeps all segments of a clip on one side, and
+turns per-segment predictions back into one prediction per clip.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["group_train_val_test_split", "split_summary", "vote", "clip_level"]
+
+
+def group_train_val_test_split(
+    groups: Sequence,
+    *,
+    labels: Sequence | None = None,
+    val_size: float = 0.15,
+    test_size: float = 0.2,
+    seed: int = 42,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split rows into train / validation / test so that each group stays on one side.
+
+    Parameters
+    ----------
+    groups : sequence
+        Group (clip id) of every row; all rows of a group go to the same part.
+    labels : sequence, optional
+        Class of every row. When given, the split is stratified by class at
+        the group level (each class's groups are split in the same proportions),
+        which keeps every genre in every part even on small data.
+    val_size, test_size : float
+        Fractions of the groups for validation and test.
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    train_idx, val_idx, test_idx : numpy.ndarray
+        Row indices (sorted) of each part; disjoint, covering all rows.
+
+    Examples
+    --------
+    >>> groups = np.repeat(np.arange(10), 3)
+    >>> tr, va, te = group_train_val_test_split(groups, val_size=0.2, test_size=0.2)
+    >>> set(groups[tr]) & set(groups[te])
+    set()
+    """
+    groups = np.asarray(groups)
+    if not 0 < val_size < 1 or not 0 < test_size < 1 or val_size + test_size >= 1:
+        raise ValueError(f"val_size and test_size must be in (0, 1) and sum below 1, got {val_size}, {test_size}")
+    unique = pd.unique(groups)
+    rng = np.random.default_rng(seed)
+    if labels is None:
+        strata = {None: np.array(unique)}
+    else:
+        labels = np.asarray(labels)
+        group_label = pd.Series(labels).groupby(groups, sort=False).first()
+        strata = {lab: np.array(group_label.index[group_label.values == lab]) for lab in pd.unique(group_label.values)}
+    parts: dict[str, list] = {"train": [], "val": [], "test": []}
+    for members in strata.values():
+        members = members[rng.permutation(len(members))]
+        n = len(members)
+        n_test = max(1, int(round(test_size * n))) if n >= 3 else 0
+        n_val = max(1, int(round(val_size * n))) if n >= 3 else 0
+        parts["test"].extend(members[:n_test])
+        parts["val"].extend(members[n_test : n_test + n_val])
+        parts["train"].extend(members[n_test + n_val :])
+    if not (parts["train"] and parts["val"] and parts["test"]):
+        raise ValueError(f"too few groups ({len(unique)}) for a three-way split; each class needs at least 3")
+    out = []
+    for name in ("train", "val", "test"):
+        out.append(np.flatnonzero(np.isin(groups, np.array(parts[name], dtype=groups.dtype))))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def split_summary(labels: Sequence, groups: Sequence, parts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A table of how many clips and segments of each class are in each part.
+
+    Parameters
+    ----------
+    labels, groups : sequence
+        Class and group (clip id) of every row.
+    parts : dict
+        Part name -> row indices, e.g. ``{"train": tr, "val": va, "test": te}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: classes plus "total"; columns: ``(part, "clips")`` and ``(part, "segments")``.
+    """
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    cols = {}
+    for name, idx in parts.items():
+        frame = pd.DataFrame({"label": labels[idx], "group": groups[idx]})
+        cols[(name, "clips")] = frame.groupby("label")["group"].nunique()
+        cols[(name, "segments")] = frame.groupby("label").size()
+    table = pd.DataFrame(cols).fillna(0).astype(int)
+    table.loc["total"] = table.sum()
+    return table
+
+
+def vote(proba: np.ndarray, groups: Sequence, *, method: str = "mean") -> pd.DataFrame:
+    """Combine per-segment class probabilities into one prediction per clip.
+
+    Parameters
+    ----------
+    proba : numpy.ndarray
+        Shape ``(n_segments, n_classes)``: each segment's class probabilities.
+    groups : sequence
+        Clip id of every segment.
+    method : {"mean", "majority"}
+        ``"mean"`` averages the probabilities; ``"majority"`` counts each
+        segment's top class, ties broken by the mean probability.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by clip id (in order of first appearance), one column per
+        class index holding the clip's score (mean probability, or vote share),
+        and ``pred``: the winning class index.
+
+    Examples
+    --------
+    >>> p = np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7]])
+    >>> vote(p, ["a", "a", "a"], method="majority")["pred"].tolist()
+    [1]
+    >>> vote(p, ["a", "a", "a"], method="mean")["pred"].tolist()
+    [0]
+    """
+    proba = np.asarray(proba, dtype=float)
+    groups = np.asarray(groups)
+    if proba.ndim != 2 or len(proba) != len(groups):
+        raise ValueError(f"proba must be (n_segments, n_classes) with one group per row; got {proba.shape} and {len(groups)} groups")
+    if method not in {"mean", "majority"}:
+        raise ValueError(f"method must be 'mean' or 'majority', got {method!r}")
+    order = pd.unique(groups)
+    mean = pd.DataFrame(proba).groupby(groups, sort=False).mean().reindex(order)
+    if method == "mean":
+        scores = mean
+        pred = scores.to_numpy().argmax(axis=1)
+    else:
+        onehot = np.eye(proba.shape[1])[proba.argmax(axis=1)]
+        scores = pd.DataFrame(onehot).groupby(groups, sort=False).mean().reindex(order)
+        # break ties between equally voted classes with the mean probability
+        pred = (scores.to_numpy() + 1e-6 * mean.to_numpy()).argmax(axis=1)
+    out = scores.copy()
+    out["pred"] = pred
+    return out
+
+
+def clip_level(proba: np.ndarray, y_true: Sequence, groups: Sequence, *, method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Clip-level true and predicted labels from per-segment probabilities.
+
+    Parameters
+    ----------
+    proba : numpy.ndarray
+        ``(n_segments, n_classes)`` probabilities.
+    y_true : sequence
+        True class index of every segment (constant within a clip).
+    groups : sequence
+        Clip id of every segment.
+    method : {"mean", "majority"}
+        See :func:`vote`.
+
+    Returns
+    -------
+    y_clip, pred_clip : numpy.ndarray
+        One entry per clip, in order of first appearance.
+    """
+    voted = vote(proba, groups, method=method)
+    truth = pd.Series(np.asarray(y_true)).groupby(np.asarray(groups), sort=False).first().reindex(voted.index)
+    return truth.to_numpy(), voted["pred"].to_numpy()

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real data directory, synthetic signals with known answers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SR = 22050
+
+
+def _shared_data() -> Path | None:
+    env = os.environ.get("COURSE_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
+    for c in candidates:
+        if (c / "gtzan").is_dir():
+            return c.resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The pre-downloaded data directory ($COURSE_DATA_DIR or ../shared/data)."""
+    root = _shared_data()
+    if root is None:
+        pytest.skip("no pre-downloaded data: set COURSE_DATA_DIR (CI uses ../shared/data)")
+    return root
+
+
+@pytest.fixture
+def sr() -> int:
+    return SR
+
+
+def sine(freq: float = 440.0, seconds: float = 2.0, sr: int = SR, amp: float = 0.5) -> np.ndarray:
+    """A pure tone."""
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def click_track(bpm: float = 120.0, seconds: float = 10.0, sr: int = SR) -> np.ndarray:
+    """Short decaying noise bursts every beat."""
+    y = np.zeros(int(seconds * sr), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    burst = (rng.standard_normal(int(0.01 * sr)) * np.exp(-np.linspace(0, 8, int(0.01 * sr)))).astype(np.float32)
+    period = 60.0 / bpm
+    for t in np.arange(0, seconds - 0.02, period):
+        i = int(t * sr)
+        y[i : i + len(burst)] += burst
+    return y
+
+
+@pytest.fixture
+def write_wav(tmp_path):
+    """Write a signal to a file in tmp_path and return its path."""
+    import soundfile as sf
+
+    def _write(y: np.ndarray, name: str = "x.wav", rate: int = SR, **kwargs) -> Path:
+        path = tmp_path / name
+        data = y.T if np.ndim(y) == 2 else y
+        sf.write(path, data, rate, **kwargs)
+        return path
+
+    return _write

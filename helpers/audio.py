@@ -98,7 +98,14 @@ def load_audio(
         raise AudioError(f"{path}: file is empty (0 bytes)")
 
     import librosa
+    import soundfile as sf
 
+    try:
+        if sf.info(str(path)).format == "RAW":
+            # libsndfile guesses "header-less u-law" for unknown .au/.raw bytes: that is not audio
+            raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
+    except (RuntimeError, sf.LibsndfileError):
+        pass  # not readable by libsndfile: librosa falls back to audioread below (mp3, m4a)
     try:
         with warnings.catch_warnings():
             # librosa warns when it falls back to audioread (e.g. some mp3s); that is expected

@@ -29,6 +29,9 @@ REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 #: Environment variable that overrides the data directory.
 DATA_ENV_VAR = "COURSE_DATA_DIR"
 
+#: A LIBROSA_DATA_DIR the user set before importing helpers (respected over the data directory).
+_USER_LIBROSA_DIR = os.environ.get("LIBROSA_DATA_DIR", "").strip() or None
+
 #: Environment variable that asks notebooks for the full-size run.
 FULL_ENV_VAR = "COURSE_FULL"
 
@@ -141,8 +144,8 @@ def configure_librosa_data(root: Path | None = None) -> Path:
     """
     import sys
 
-    if "LIBROSA_DATA_DIR" in os.environ and root is None:
-        target = Path(os.environ["LIBROSA_DATA_DIR"])
+    if _USER_LIBROSA_DIR and root is None:
+        target = Path(_USER_LIBROSA_DIR)
     else:
         target = (root or data_dir()) / "librosa"
         os.environ["LIBROSA_DATA_DIR"] = str(target)

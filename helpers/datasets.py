@@ -646,6 +646,8 @@ def _scan_gtzan(folder: str) -> pd.DataFrame:
                 info = sf.info(str(path))
                 if info.frames == 0:
                     raise ValueError("no samples")
+                if info.format == "RAW":
+                    raise ValueError("no audio header")
             except Exception as exc:  # noqa: BLE001 - any decoder failure means skip
                 bad.append(f"{path.name} ({exc})")
                 continue

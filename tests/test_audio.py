@@ -1,0 +1,137 @@
+"""helpers.audio: loading any format safely, segmenting, padding/cropping."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from helpers.audio import is_silent, load_audio, n_segments, pad_or_crop, rms_db, segment
+from helpers.errors import AudioError, CourseError
+
+from .conftest import SR, sine
+
+
+@pytest.mark.parametrize(
+    "name,fmt",
+    [("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.ogg", "OGG"), ("a.au", "AU"), ("a.mp3", "MP3")],
+)
+def test_load_every_format_to_mono_float32(write_wav, name, fmt):
+    if fmt not in sf.available_formats():
+        pytest.skip(f"libsndfile here cannot write {fmt}")
+    path = write_wav(sine(440, 1.0), name, format=fmt)
+    y, rate = load_audio(path)
+    assert rate == SR and y.dtype == np.float32 and y.ndim == 1
+    assert abs(len(y) - SR) < 0.06 * SR  # mp3 adds encoder padding
+    spectrum = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spectrum) * SR / len(y) - 440) < 5
+
+
+def test_stereo_is_mixed_down_and_resampled(write_wav):
+    left, right = sine(440, 1.0, sr=44100), sine(880, 1.0, sr=44100)
+    path = write_wav(np.stack([left, right]), "st.wav", rate=44100)
+    y, rate = load_audio(path, sr=22050)
+    assert rate == 22050 and y.shape == (22050,)
+    y2, rate2 = load_audio(path, sr=None, mono=False)
+    assert rate2 == 44100 and y2.shape == (2, 44100)
+
+
+def test_duration_offset_and_min_duration(write_wav):
+    path = write_wav(sine(440, 2.0))
+    y, _ = load_audio(path, offset=0.5, duration=1.0)
+    assert len(y) == SR
+    with pytest.raises(AudioError, match=r"x\.wav: 2\.00 s long, shorter than the required 3 s"):
+        load_audio(path, min_duration=3)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: None, "file not found"),
+        (lambda p: p.write_bytes(b""), "file is empty"),
+        (lambda p: p.write_text("this is not audio at all " * 20), "cannot be decoded as audio"),
+        (lambda p: p.mkdir(), "is a folder"),
+    ],
+)
+def test_bad_files_raise_audio_error_naming_the_file(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioError, match=message) as info:
+        load_audio(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, CourseError)
+
+
+def test_headerless_bytes_are_not_taken_for_raw_audio(tmp_path):
+    path = tmp_path / "noise.au"
+    path.write_bytes(b"garbage" * 10)  # libsndfile would read this as header-less u-law
+    with pytest.raises(AudioError, match="noise.au: cannot be decoded as audio .no recognisable audio header"):
+        load_audio(path)
+
+
+def test_truncated_wav_is_reported_as_corrupt(write_wav, tmp_path):
+    good = write_wav(sine(440, 1.0), "good.wav")
+    bad = tmp_path / "cut.wav"
+    bad.write_bytes(good.read_bytes()[:30])  # header cut in the middle
+    with pytest.raises(AudioError, match="cut.wav"):
+        load_audio(bad)
+
+
+def test_silence(write_wav):
+    path = write_wav(np.zeros(SR, dtype=np.float32), "quiet.wav")
+    y, _ = load_audio(path)  # allowed by default
+    assert is_silent(y)
+    with pytest.raises(AudioError, match="quiet.wav: is silent"):
+        load_audio(path, allow_silent=False)
+
+
+def test_rms_db_known_values():
+    assert rms_db(np.ones(100)) == pytest.approx(0.0)
+    assert rms_db(np.full(100, 0.1)) == pytest.approx(-20.0)
+    assert rms_db(np.zeros(10)) == float("-inf")
+    assert not is_silent(sine(440, 0.1))
+
+
+def test_n_segments_rule():
+    assert n_segments(int(30.013 * SR), 3 * SR) == 10
+    assert n_segments(int(17.97 * SR), 3 * SR) == 5
+    assert n_segments(3 * SR - 1, 3 * SR) == 0
+    assert n_segments(10, 4, hop_length=2) == 4
+    with pytest.raises(ValueError):
+        n_segments(10, 0)
+
+
+def test_segment_shapes_and_content():
+    y = np.arange(10 * SR, dtype=np.float32)
+    segs = segment(y, sr=SR, seconds=3.0)
+    assert segs.shape == (3, 3 * SR)
+    assert segs[1, 0] == 3 * SR and segs[2, -1] == 9 * SR - 1
+    overlapping = segment(y, sr=SR, seconds=3.0, hop_seconds=1.5)
+    assert overlapping.shape == (5, 3 * SR) and overlapping[1, 0] == 1.5 * SR
+
+
+def test_segment_errors_name_the_source():
+    with pytest.raises(AudioError, match="song.wav: 1.00 s of audio is shorter than one 3 s segment"):
+        segment(np.zeros(SR), sr=SR, seconds=3.0, source="song.wav")
+    with pytest.raises(AudioError, match="mono"):
+        segment(np.zeros((2, 10 * SR)), sr=SR)
+
+
+def test_pad_or_crop():
+    y = np.arange(1, 6, dtype=np.float32)
+    assert pad_or_crop(y, 3).tolist() == [1, 2, 3]
+    assert pad_or_crop(y, 3, align="center").tolist() == [2, 3, 4]
+    assert pad_or_crop(y, 7).tolist() == [1, 2, 3, 4, 5, 0, 0]
+    assert pad_or_crop(y, 7, align="center").tolist() == [0, 1, 2, 3, 4, 5, 0]
+    assert pad_or_crop(y, 8, mode="wrap").tolist() == [1, 2, 3, 4, 5, 1, 2, 3]
+    assert pad_or_crop(np.ones((2, 4)), 6).shape == (2, 6)
+    with pytest.raises(ValueError):
+        pad_or_crop(y, 0)
+    with pytest.raises(ValueError):
+        pad_or_crop(np.zeros(0), 4)
+
+
+def test_real_gtzan_clip(data_root):
+    path = data_root / "gtzan/genres_original/blues/blues.00000.wav"
+    y, rate = load_audio(path)
+    assert rate == 22050 and len(y) == 661794
+    assert segment(y, sr=rate).shape == (10, 66150)

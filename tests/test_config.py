@@ -1,0 +1,77 @@
+"""helpers.config: data directory, build/cache folders, seeds, librosa examples offline."""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from helpers import config
+
+
+def test_data_dir_default_is_repo_data(monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    assert config.data_dir() == config.REPO_ROOT / "data"
+
+
+def test_data_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert config.data_dir() == tmp_path.resolve()
+
+
+def test_data_dir_blank_environment_falls_back(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", "  ")
+    assert config.data_dir() == config.REPO_ROOT / "data"
+
+
+def test_cache_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "c"))
+    path = config.cache_dir("features")
+    assert path == (tmp_path / "c" / "features").resolve() and path.is_dir()
+
+
+def test_full_run_flag(monkeypatch):
+    monkeypatch.delenv("COURSE_FULL", raising=False)
+    assert config.full_run() is False
+    for value in ("1", "true", "YES"):
+        monkeypatch.setenv("COURSE_FULL", value)
+        assert config.full_run() is True
+    monkeypatch.setenv("COURSE_FULL", "0")
+    assert config.full_run() is False
+
+
+def test_seed_everything_makes_numpy_repeatable():
+    config.seed_everything(7)
+    a = np.random.rand(3)
+    config.seed_everything(7)
+    assert np.array_equal(a, np.random.rand(3))
+
+
+def test_librosa_examples_point_at_data_dir_before_librosa_import(tmp_path):
+    """A fresh interpreter: importing helpers first makes librosa use <data dir>/librosa."""
+    code = (
+        "import os, helpers, librosa, importlib;"
+        "f = importlib.import_module('librosa.util.files');"
+        "print(os.environ['LIBROSA_DATA_DIR']); print(getattr(f, '__GOODBOY').path)"
+    )
+    env = {"COURSE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    lines = out.stdout.split()
+    assert lines == [str(tmp_path / "librosa"), str(tmp_path / "librosa")]
+
+
+def test_configure_librosa_data_repoints_already_imported_librosa(tmp_path, monkeypatch):
+    import librosa  # noqa: F401 - imported before the call on purpose
+
+    files = importlib.import_module("librosa.util.files")
+    goodboy = getattr(files, "__GOODBOY")
+    old = goodboy.path
+    monkeypatch.setenv("LIBROSA_DATA_DIR", str(old))  # restored after the test
+    try:
+        target = config.configure_librosa_data(tmp_path)
+        assert target == tmp_path / "librosa"
+        assert Path(goodboy.path) == tmp_path / "librosa"
+    finally:
+        goodboy.path = old

@@ -1,0 +1,292 @@
+"""helpers.datasets: registry, offline loaders on the real data, downloads from a local server."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import shutil
+import tarfile
+import threading
+import warnings
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import datasets
+from helpers.datasets import DataFile, Dataset
+from helpers.errors import ChecksumError, CourseError, DataNotFoundError, DownloadError
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_registry_entries_are_complete():
+    for name, ds in datasets.REGISTRY.items():
+        assert ds.name == name
+        assert ds.title and ds.licence and ds.citation and ds.layout
+        for f in ds.files + ((ds.archive,) if ds.archive else ()):
+            if f.known_hash is not None:
+                algo, _, digest = f.known_hash.partition(":")
+                assert algo in {"sha256", "sha1"} and len(digest) == {"sha256": 64, "sha1": 40}[algo]
+        assert ds.fetch_command
+
+
+def test_full_gtzan_archive_checksum_matches_shared_readme():
+    assert datasets.REGISTRY["gtzan"].archive.known_hash == (
+        "sha256:24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6"
+    )
+
+
+# ----------------------------------------------------------------------------- loaders, real data
+
+
+def test_echonest_merge(data_root):
+    table = datasets.load_echonest(data_root)
+    assert len(table) == 4802
+    assert table["genre_top"].value_counts().to_dict() == {"Rock": 3892, "Hip-Hop": 910}
+    assert {"acousticness", "danceability", "energy", "instrumentalness", "liveness",
+            "speechiness", "tempo", "valence", "track_id"} <= set(table.columns)
+    assert table["track_id"].is_unique
+
+
+def test_gtzan_clips_on_subset(data_root):
+    clips = datasets.gtzan_clips(data_root)
+    assert len(clips) == 70
+    assert sorted(clips["genre"].unique()) == list(datasets.GTZAN_GENRES)
+    assert clips.groupby("genre").size().eq(7).all()
+    assert clips["clip_id"].iloc[0] == "blues.00000"
+    full = clips[clips["duration"] > 29]
+    assert len(full) == 30  # clips 0-2 of each genre are full length
+    assert set(clips["split"]) <= {"train", "valid", "test", "excluded"}
+    assert datasets.gtzan_clips(data_root, genres=["jazz"], per_genre=2)["clip_id"].tolist() == [
+        "jazz.00000", "jazz.00001"]
+    with pytest.raises(CourseError, match="polka"):
+        datasets.gtzan_clips(data_root, genres=["polka"])
+
+
+def test_gtzan_split_sizes(data_root):
+    split = datasets.gtzan_split(data_root)
+    assert split.value_counts().to_dict() == {"train": 443, "test": 290, "valid": 197}
+
+
+def test_gtzan_features_table(data_root):
+    table = datasets.load_gtzan_features(data_root)
+    assert table.shape == (1000, 61)
+    assert table["clip_id"].iloc[0] == "blues.00000"
+    assert table["label"].value_counts().eq(100).all()
+
+
+def test_fma_genres(data_root):
+    genres = datasets.load_fma_genres(data_root)
+    assert len(genres) == 163 and {"parent", "title", "top_level"} <= set(genres.columns)
+
+
+def test_librosa_example_offline(data_root, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(data_root))
+    path = datasets.librosa_example("trumpet")
+    assert Path(path).is_file() and Path(path).parent == data_root / "librosa"
+
+
+def test_status_table(data_root):
+    table = datasets.status(data_root)
+    assert table.loc["echonest", "present"] and table.loc["gtzan", "present"]
+    assert not table.loc["fma-small", "present"]
+
+
+# ----------------------------------------------------------------------------- loaders, errors
+
+
+def test_missing_data_gives_clear_error(tmp_path):
+    with pytest.raises(DataNotFoundError) as info:
+        datasets.load_echonest(tmp_path)
+    message = str(info.value)
+    assert "'echonest'" in message and str(tmp_path / "echonest") in message and "make data" in message
+
+
+def test_missing_gtzan_names_both_layouts(tmp_path):
+    with pytest.raises(DataNotFoundError, match="genres_original or .*genres"):
+        datasets.gtzan_clips(tmp_path)
+
+
+def test_missing_librosa_example(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataNotFoundError, match="librosa example 'trumpet'"):
+        datasets.librosa_example("trumpet")
+    with pytest.raises(CourseError, match="unknown librosa example"):
+        datasets.librosa_example("kazoo")
+
+
+def test_unknown_dataset():
+    with pytest.raises(CourseError, match="unknown data set 'nope'"):
+        datasets.dataset_path("nope")
+
+
+def test_checksum_mismatch_is_never_used(data_root, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(data_root / "echonest", root / "echonest")
+    bad = root / "echonest" / "fma-rock-vs-hiphop.csv"
+    bad.write_text(bad.read_text().replace("Rock", "Rokk", 1))
+    with pytest.raises(ChecksumError, match="fma-rock-vs-hiphop.csv: sha256 checksum mismatch"):
+        datasets.load_echonest(root)
+
+
+def test_original_archive_layout_and_undecodable_clip(tmp_path, write_wav):
+    """The original archive's genres/<genre>/*.au layout; a clip that cannot be decoded is skipped by name."""
+    import numpy as np
+    import soundfile as sf
+
+    genre_dir = tmp_path / "gtzan" / "genres" / "jazz"
+    genre_dir.mkdir(parents=True)
+    sf.write(genre_dir / "jazz.00000.au", np.zeros(22050, dtype=np.float32) + 0.1, 22050, format="AU")
+    (genre_dir / "jazz.00054.au").write_bytes(b"garbage" * 10)  # no header
+    (genre_dir / "jazz.00055.wav").write_bytes(b"RIFF" + b"\x00" * 40)  # broken wav
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clips = datasets.gtzan_clips(tmp_path)
+    assert clips["clip_id"].tolist() == ["jazz.00000"]
+    assert clips["duration"].iloc[0] == pytest.approx(1.0)
+    assert any("jazz.00054.au" in str(w.message) and "jazz.00055.wav" in str(w.message) for w in caught)
+
+
+# ----------------------------------------------------------------------------- downloads (local server)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    truncate: set[str] = set()
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        if self.path.lstrip("/") in self.truncate:
+            body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.close()
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving tmp_path/'srv'."""
+    root = tmp_path / "srv"
+    root.mkdir()
+
+    def handler(*args, **kwargs):
+        return _Handler(*args, directory=str(root), **kwargs)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    _Handler.truncate = set()
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """Register throw-away data sets for one test."""
+
+    def add(ds: Dataset) -> str:
+        monkeypatch.setitem(datasets.REGISTRY, ds.name, ds)
+        return ds.name
+
+    return add
+
+
+def _dataset(name, **kwargs) -> Dataset:
+    return Dataset(name=name, title=name, description="", licence="test", citation="test", **kwargs)
+
+
+def test_fetch_file_with_good_checksum_then_offline_reuse(server, registry, tmp_path):
+    srv, url = server
+    payload = b"track_id,genre_top\n1,Rock\n"
+    (srv / "t.csv").write_bytes(payload)
+    name = registry(_dataset("tiny", layout=("tiny/t.csv",), files=(DataFile("tiny/t.csv", f"{url}/t.csv", _sha256(payload)),)))
+    root = tmp_path / "data"
+    assert datasets.fetch(name, root, progressbar=False) == root / "tiny/t.csv"
+    assert (root / "tiny/t.csv").read_bytes() == payload
+    (srv / "t.csv").unlink()  # the "network" is gone: a second fetch must not need it
+    assert datasets.fetch(name, root, progressbar=False) == root / "tiny/t.csv"
+
+
+def test_fetch_bad_checksum_leaves_no_file(server, registry, tmp_path):
+    srv, url = server
+    (srv / "t.csv").write_bytes(b"tampered")
+    name = registry(_dataset("tiny", layout=("tiny/t.csv",), files=(DataFile("tiny/t.csv", f"{url}/t.csv", _sha256(b"original")),)))
+    root = tmp_path / "data"
+    with pytest.raises(ChecksumError, match="does not match"):
+        datasets.fetch(name, root, progressbar=False)
+    assert not (root / "tiny/t.csv").exists()
+
+
+def test_fetch_interrupted_download_leaves_no_file(server, registry, tmp_path):
+    srv, url = server
+    payload = bytes(range(256)) * 4096
+    (srv / "big.bin").write_bytes(payload)
+    _Handler.truncate = {"big.bin"}
+    name = registry(_dataset("big", layout=("big/big.bin",), files=(DataFile("big/big.bin", f"{url}/big.bin", _sha256(payload)),)))
+    root = tmp_path / "data"
+    with pytest.raises((DownloadError, ChecksumError)):
+        datasets.fetch(name, root, progressbar=False)
+    assert not (root / "big/big.bin").exists()
+
+
+def test_fetch_unreachable_server(registry, tmp_path):
+    name = registry(_dataset("gone", layout=("gone/x",), files=(DataFile("gone/x", "http://127.0.0.1:9/x", None),)))
+    with pytest.raises(DownloadError, match="could not download http://127.0.0.1:9/x"):
+        datasets.fetch(name, tmp_path, progressbar=False)
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_fetch_extracts_archives(server, registry, tmp_path, kind):
+    srv, url = server
+    buf = io.BytesIO()
+    if kind == "zip":
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("meta/genres.csv", "genre_id,title\n1,Rock\n")
+    else:
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            data = b"genre_id,title\n1,Rock\n"
+            info = tarfile.TarInfo("meta/genres.csv")
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    (srv / f"a.{kind}").write_bytes(buf.getvalue())
+    name = registry(
+        _dataset(
+            "arch",
+            layout=("arch/meta/genres.csv",),
+            archive=DataFile(f"arch/a.{kind}", f"{url}/a.{kind}", _sha256(buf.getvalue())),
+            extract_to="arch",
+        )
+    )
+    root = tmp_path / "data"
+    assert datasets.fetch(name, root, progressbar=False) == root / "arch/meta/genres.csv"
+    assert pd.read_csv(root / "arch/meta/genres.csv")["title"].tolist() == ["Rock"]
+    assert not (root / f"arch/a.{kind}").exists()  # the archive is removed after extraction
+
+
+def test_manual_dataset_cannot_be_fetched(tmp_path):
+    with pytest.raises(DownloadError, match="kaggle"):
+        datasets.fetch("gtzan-features", tmp_path, progressbar=False)
+
+
+def test_verify_file_caches_and_detects_change(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_bytes(b"abc")
+    good = _sha256(b"abc")
+    assert datasets.verify_file(path, good) == path
+    path.write_bytes(b"abd")
+    with pytest.raises(ChecksumError):
+        datasets.verify_file(path, good)
+    with pytest.raises(DataNotFoundError):
+        datasets.verify_file(tmp_path / "missing", good)

@@ -349,7 +349,7 @@ def spectral_summary(
             S=S, sr=sr, n_fft=n_fft, hop_length=hop_length, roll_percent=0.85
         )[0],
         "zcr": librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)[0],
-        "rms": librosa.feature.rms(S=S, frame_length=n_fft, hop_length=hop_length)[0],
+        "rms": librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length)[0],
     }
     out: dict[str, float] = {}
     for name, values in frames.items():

@@ -148,7 +148,7 @@ def plot_spectrogram(
     ax = _axes(ax)
     img = librosa.display.specshow(
         S_db, sr=sr, hop_length=hop_length, n_fft=n_fft, x_axis="time", y_axis=y_axis, ax=ax, cmap=cmap,
-        x_coords=None if offset == 0 else offset + np.arange(S_db.shape[1] + 1) * hop_length / sr,
+        x_coords=None if offset == 0 else offset + np.arange(S_db.shape[1]) * hop_length / sr,
     )
     ax.set(title=title, xlabel="Time (s)", ylabel="Frequency (Hz)")
     _colorbar(ax, img, colorbar_label)

@@ -363,6 +363,13 @@ def _resolve_cache(cache: bool | str | os.PathLike) -> Path | None:
     return path
 
 
+def _size_or_zero(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def _n_workers(n_jobs: int) -> int:
     cpus = os.cpu_count() or 1
     if n_jobs is None or n_jobs == 0:
@@ -617,7 +624,9 @@ def extract_features(
     n_cached = len(results)
     logger.info("%s: %d file(s), %d from the cache, %d to compute", name, len(table), n_cached, len(tasks))
 
-    # 2. compute the rest, writing each file's result to the cache as it finishes
+    # 2. compute the rest, biggest files first (fewer idle workers at the end), writing each
+    #    file's result to the cache as it finishes
+    tasks.sort(key=lambda task: -_size_or_zero(task[1]))
     bar = _progress_bar(len(table), n_cached, progress, desc=name.rsplit(".", 1)[-1])
     try:
         if tasks:

@@ -27,6 +27,7 @@ rest of the course never imports Dask.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -327,12 +328,29 @@ def _process_file(
     return "ok", rows
 
 
+def _single_threaded():
+    """Limit BLAS/OpenMP to one thread, so that every backend sums in the same order.
+
+    Multi-threaded BLAS splits matrix products (mel filter banks, MFCCs) differently
+    from single-threaded BLAS, which changes the last bits of the features (about
+    1e-7 relative). Worker processes are single-threaded anyway (one per core), so
+    the in-process path is made so too: the table is then identical, bit for bit,
+    whatever ``n_jobs`` or ``backend``.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
 def _process_batch(batch: Sequence[tuple[int, str, str | None]], func, params, sr, segment_seconds, duration, on_error):
     """Process several files in one task (fewer round trips on a cluster)."""
-    return [
-        (i, *_process_file(path, func, params, sr, segment_seconds, duration, cache_path, on_error))
-        for i, path, cache_path in batch
-    ]
+    with _single_threaded():
+        return [
+            (i, *_process_file(path, func, params, sr, segment_seconds, duration, cache_path, on_error))
+            for i, path, cache_path in batch
+        ]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -392,9 +410,10 @@ def _run_local(tasks, func, params, sr, segment_seconds, duration, on_error, n_j
     results: dict[int, tuple[str, Any]] = {}
     workers = min(_n_workers(n_jobs), max(1, len(tasks)))
     if workers == 1:
-        for i, path, cache_path in tasks:
-            results[i] = _process_file(path, func, params, sr, segment_seconds, duration, cache_path, on_error)
-            bar.update(1)
+        with _single_threaded():
+            for i, path, cache_path in tasks:
+                results[i] = _process_file(path, func, params, sr, segment_seconds, duration, cache_path, on_error)
+                bar.update(1)
         return results
     from joblib import Parallel, delayed
 

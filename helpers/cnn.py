@@ -36,6 +36,7 @@ __all__ = [
     "specgram_png",
     "png_to_rgb",
     "train_cnn_cli",
+    "plot_training_curves",
 ]
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def build_spectrogram_cnn(
     filters: Sequence[int] = (16, 32, 64),
     dropout: float = 0.3,
     learning_rate: float = 1e-3,
+    bn_momentum: float = 0.9,
 ):
     """A small 2-D CNN for (mel bins, frames, 1) spectrogram arrays.
 
@@ -102,6 +104,10 @@ def build_spectrogram_cnn(
         Dropout rate after the blocks and before the output layer.
     learning_rate : float
         Adam's learning rate.
+    bn_momentum : float
+        Momentum of the batch-normalisation moving averages. 0.9 (Keras's default is 0.99)
+        lets them settle within the few steps per epoch a small data set gives, so the
+        validation loss early stopping watches is meaningful from the first epochs.
 
     Returns
     -------
@@ -116,7 +122,7 @@ def build_spectrogram_cnn(
     x = inputs
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
-        x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i + 1}")(x)
         x = layers.ReLU(name=f"relu{i + 1}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
     x = layers.Dropout(dropout, name="dropout1")(x)
@@ -376,7 +382,7 @@ def fit_with_early_stopping(model, train, validation, *, epochs: int = 30, patie
     model : keras.Model
         A compiled model.
     train, validation
-        ``tf.data`` datasets (or ``(x, y)`` tuples for validation).
+        ``tf.data`` datasets or ``(x, y)`` tuples of arrays.
     epochs : int
         Upper bound on epochs.
     patience : int
@@ -392,9 +398,11 @@ def fit_with_early_stopping(model, train, validation, *, epochs: int = 30, patie
 
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     fit_kwargs.setdefault("verbose", 0)
-    if not isinstance(train, tuple):
-        fit_kwargs.setdefault("shuffle", False)  # a tf.data pipeline shuffles itself
     callbacks = list(fit_kwargs.pop("callbacks", [])) + [stop]
+    if isinstance(train, tuple):  # (x, y) arrays: Keras shuffles them each epoch
+        x, y = train
+        return model.fit(x, y, validation_data=validation, epochs=epochs, callbacks=callbacks, **fit_kwargs)
+    fit_kwargs.setdefault("shuffle", False)  # a tf.data pipeline shuffles itself
     return model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, **fit_kwargs)
 
 
@@ -525,3 +533,37 @@ def train_cnn_cli(args) -> int:
     save_model(model, out, metadata)
     print(f"saved {out}")
     return 0
+
+
+def plot_training_curves(histories: dict, *, title: str = "Training curves"):
+    """Loss and accuracy per epoch (training solid, validation dashed) of one or more fits.
+
+    Parameters
+    ----------
+    histories : dict
+        Label -> ``keras.callbacks.History`` (or its ``.history`` dict).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for i, (label, hist) in enumerate(histories.items()):
+        h = getattr(hist, "history", hist)
+        colour = f"C{i}"
+        epochs = np.arange(1, len(h["loss"]) + 1)
+        for ax, key in zip(axes, ("loss", "accuracy")):
+            if key in h:
+                ax.plot(epochs, h[key], color=colour, label=f"{label}: train")
+            if f"val_{key}" in h:
+                ax.plot(epochs, h[f"val_{key}"], color=colour, linestyle="--", label=f"{label}: validation")
+    axes[0].set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
+    axes[1].set(title="Accuracy", xlabel="epoch", ylabel="segment accuracy")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

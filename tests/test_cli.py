@@ -1,0 +1,245 @@
+"""Tests of the command lines ``python -m helpers.predict`` and ``python -m helpers.train``.
+
+Every audio file is generated here: good files in five formats (stereo, 44.1 and
+16 kHz among them) and each kind of bad input.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+import soundfile as sf  # noqa: E402
+
+from helpers import predict as predict_cli  # noqa: E402
+from helpers import train as train_cli  # noqa: E402
+from helpers.config import REPO_ROOT, seed_everything  # noqa: E402
+from helpers.modelio import load_model, save_model  # noqa: E402
+from helpers.models import build_lstm, predict_proba  # noqa: E402
+from helpers.predict import predict_file, prepare_features  # noqa: E402
+from helpers.sequences import LOGMEL_SPEC, MFCC_SPEC, check_spec, segment_features  # noqa: E402
+
+from .conftest import SR, sine  # noqa: E402
+
+GENRES = ["blues", "jazz", "rock"]
+
+
+@pytest.fixture(scope="module")
+def lstm_file(tmp_path_factory):
+    import tensorflow  # noqa: F401
+
+    seed_everything(0)
+    model = build_lstm((130, 13), 3, units=8, dense_units=8)
+    meta = {
+        "kind": "lstm", "genres": GENRES, "sample_rate": SR, "segment_seconds": 3.0,
+        "feature_spec": check_spec(MFCC_SPEC), "norm_mean": np.linspace(-200, 10, 13), "norm_std": np.full(13, 20.0),
+        "input_ndim": 3,
+    }
+    return save_model(model, tmp_path_factory.mktemp("model") / "lstm.keras", meta)
+
+
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory):
+    """Good and bad input files; name -> path."""
+    d = tmp_path_factory.mktemp("audio")
+    tone = sine(330, 7.0) + 0.5 * sine(660, 7.0)  # 7 s -> 2 segments
+    files = {}
+
+    def write(name, y, rate, **kw):
+        files[name] = d / name
+        sf.write(files[name], y.T if y.ndim == 2 else y, rate, **kw)
+
+    t44 = sine(330, 7.0, sr=44100)
+    write("mono.wav", tone, SR)
+    write("stereo44k.flac", np.stack([t44, 0.5 * t44]), 44100)  # stereo, 44.1 kHz
+    write("clip.ogg", tone, SR, format="OGG")
+    write("stereo.mp3", np.stack([t44, t44]), 44100, format="MP3")
+    write("clip16k.au", sine(330, 10.0, sr=16000), 16000, format="AU", subtype="PCM_16")  # 10 s -> 3 segments
+    write("silent.wav", np.zeros(5 * SR, dtype=np.float32), SR)
+    write("short.wav", sine(330, 1.5), SR)
+    files["empty.wav"] = d / "empty.wav"
+    files["empty.wav"].write_bytes(b"")
+    files["notes.mp3"] = d / "notes.mp3"
+    files["notes.mp3"].write_text("these are my notes, not audio\n" * 40)
+    good = files["mono.wav"].read_bytes()
+    files["corrupt.wav"] = d / "corrupt.wav"  # a RIFF header followed by garbage
+    files["corrupt.wav"].write_bytes(good[:12] + np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    files["missing.wav"] = d / "missing.wav"
+    return files
+
+
+GOOD = {"mono.wav": 2, "stereo44k.flac": 2, "clip.ogg": 2, "stereo.mp3": 2, "clip16k.au": 3}
+BAD = {
+    "missing.wav": "file not found",
+    "empty.wav": "file is empty",
+    "notes.mp3": "cannot be decoded as audio",
+    "corrupt.wav": "cannot be decoded as audio",
+    "silent.wav": "is silent",
+    "short.wav": "shorter than the required 3 s",
+}
+
+
+def test_predict_file_averages_segment_probabilities(lstm_file, audio):
+    from helpers.audio import load_audio, segment
+
+    model, meta = load_model(lstm_file)
+    res = predict_file(audio["mono.wav"], model, meta)
+    assert res["error"] is None and res["segments"] == 2 and list(res["probabilities"]) == GENRES
+    y, _ = load_audio(audio["mono.wav"])
+    segs = segment(y, sr=SR, seconds=3.0)
+    x = (segment_features(segs, SR, MFCC_SPEC) - np.linspace(-200, 10, 13)) / 20.0  # normalised as saved
+    np.testing.assert_allclose(prepare_features(segs, meta), x, rtol=1e-5, atol=1e-5)
+    expected = predict_proba(model, x.astype(np.float32)).mean(axis=0)
+    np.testing.assert_allclose(list(res["probabilities"].values()), expected, atol=1e-6)
+    assert res["genre"] == GENRES[int(expected.argmax())]
+
+
+def test_predict_cli_text_output_and_bad_files(lstm_file, audio, capsys):
+    names = list(GOOD) + list(BAD)
+    status = predict_cli.main([str(audio[n]) for n in names] + ["--model", str(lstm_file)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    out_lines, err_lines = out.strip().splitlines(), err.strip().splitlines()
+    assert len(out_lines) == len(GOOD) and len(err_lines) == len(BAD)
+    for name, n_seg in GOOD.items():
+        line = next(line for line in out_lines if line.startswith(str(audio[name])))
+        genre = line.split(": ", 1)[1].split(" ")[0]
+        assert genre in GENRES and line.count(" 0.") + line.count(" 1.0") == 3  # top-3 probabilities
+        assert f"; {n_seg} segments)" in line
+    for name, reason in BAD.items():
+        line = next(line for line in err_lines if str(audio[name]) in line)
+        assert line.startswith("error: ") and reason in line
+    assert "Traceback" not in out + err
+
+
+def test_predict_cli_json(lstm_file, audio, capsys):
+    names = ["mono.wav", "short.wav", "stereo.mp3"]
+    status = predict_cli.main([str(audio[n]) for n in names] + ["--model", str(lstm_file), "--json"])
+    out, _ = capsys.readouterr()
+    rows = [json.loads(line) for line in out.strip().splitlines()]
+    assert status == 1 and [r["file"] for r in rows] == [str(audio[n]) for n in names]
+    for r in rows:
+        assert set(r) == {"file", "genre", "probabilities", "segments", "error"}
+    good, bad = rows[0], rows[1]
+    assert good["error"] is None and good["segments"] == 2 and set(good["probabilities"]) == set(GENRES)
+    assert sum(good["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert good["genre"] == max(good["probabilities"], key=good["probabilities"].get)
+    assert bad["genre"] is None and bad["probabilities"] is None and bad["segments"] == 0
+    assert str(audio["short.wav"]) in bad["error"] and "shorter" in bad["error"]
+
+
+def test_predict_cli_exit_status_0_when_all_good(lstm_file, audio, capsys):
+    assert predict_cli.main([str(audio["mono.wav"]), str(audio["clip.ogg"]), "--model", str(lstm_file)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_predict_cli_usage_errors(lstm_file, audio, tmp_path, capsys):
+    for argv in ([], ["--model", str(lstm_file)], [str(audio["mono.wav"])], [str(audio["mono.wav"]), "--model", str(lstm_file), "--bogus"]):
+        with pytest.raises(SystemExit) as exc:
+            predict_cli.main(argv)
+        assert exc.value.code == 2
+    capsys.readouterr()
+    assert predict_cli.main([str(audio["mono.wav"]), "--model", str(tmp_path / "nope.keras")]) == 2
+    assert "nope.keras: model file not found" in capsys.readouterr().err
+    assert predict_cli.main([str(audio["mono.wav"]), "--model", str(audio["mono.wav"])]) == 2
+    assert "mono.wav: not a Keras .keras model file" in capsys.readouterr().err
+
+
+def test_predict_works_with_a_4d_logmel_model(audio, tmp_path):
+    """A CNN-style model file (log-mel input with a channel axis) needs no extra code."""
+    import keras
+
+    seed_everything(0)
+    model = keras.Sequential([
+        keras.Input((64, 130, 1)),
+        keras.layers.Conv2D(2, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+    meta = {"kind": "cnn", "genres": GENRES, "sample_rate": SR, "segment_seconds": 3.0,
+            "feature_spec": check_spec({**LOGMEL_SPEC, "n_mels": 64}), "norm_mean": -40.0, "norm_std": 20.0, "input_ndim": 4}
+    path = save_model(model, tmp_path / "cnn.keras", meta)
+    model, meta = load_model(path)
+    res = predict_file(audio["stereo44k.flac"], model, meta)
+    assert res["error"] is None and res["segments"] == 2 and res["genre"] in GENRES
+
+
+def test_predict_subprocess_no_traceback(lstm_file, audio):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.predict", str(audio["mono.wav"]), str(audio["corrupt.wav"]), "--model", str(lstm_file), "--json"],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300,
+    )
+    assert proc.returncode == 1
+    rows = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    assert rows[0]["error"] is None and "cannot be decoded" in rows[1]["error"]
+    assert "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------------------- train
+
+
+@pytest.fixture
+def tiny_gtzan(tmp_path, monkeypatch):
+    """A fake GTZAN folder: 2 genres x 3 clips of 6.5 s (2 segments each), Kaggle layout."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    for g, base in (("blues", 220.0), ("rock", 440.0)):
+        folder = root / "gtzan" / "genres_original" / g
+        folder.mkdir(parents=True)
+        for i in range(3):
+            y = sine(base * (1 + 0.1 * i), 6.5) + 0.1 * np.random.default_rng(i).standard_normal(int(6.5 * SR)).astype(np.float32)
+            sf.write(folder / f"{g}.{i:05d}.wav", y, SR)
+    return root
+
+
+def test_train_lstm_cli_writes_a_model_predict_can_use(tiny_gtzan, tmp_path, capsys):
+    out = tmp_path / "models" / "lstm.keras"
+    status = train_cli.main(["lstm", "--out", str(out), "--data-dir", str(tiny_gtzan), "--epochs", "2", "--seed", "1"])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    assert "data: 6 GTZAN clips -> 12 segments of 3 s, 2 genres" in text
+    assert "random split by clip" in text and "held-out clip-level accuracy (mean probability): " in text
+    acc = float(text.split("held-out clip-level accuracy (mean probability): ")[1].split()[0])
+    assert 0.0 <= acc <= 1.0
+    model, meta = load_model(out)
+    assert meta["kind"] == "lstm" and meta["genres"] == ["blues", "rock"] and meta["epochs_run"] <= 2
+    assert meta["feature_spec"] == check_spec(MFCC_SPEC) and len(meta["norm_mean"]) == 13
+    clip = tiny_gtzan / "gtzan" / "genres_original" / "rock" / "rock.00000.wav"
+    assert predict_cli.main([str(clip), "--model", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"{clip}: ")
+
+
+def test_train_cli_usage_and_data_errors(tmp_path, capsys, monkeypatch):
+    for argv in ([], ["lstm"], ["lstm", "--out", "m.h5"], ["lstm", "--out", "m.keras", "--epochs", "0"],
+                 ["svm", "--out", "m.keras"], ["lstm", "--out", "m.keras", "--data-dir", str(tmp_path / "nope")]):
+        with pytest.raises(SystemExit) as exc:
+            train_cli.main(argv)
+        assert exc.value.code == 2, argv
+    capsys.readouterr()
+    assert train_cli.main(["lstm", "--out", str(tmp_path / "m.keras"), "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: data set 'gtzan'") and "Traceback" not in err
+
+
+def test_train_cnn_subcommand_delegates_to_helpers_cnn(tmp_path, capsys, monkeypatch):
+    seen = {}
+    fake = types.ModuleType("helpers.cnn")
+    fake.train_cnn_cli = lambda args: seen.update(vars(args)) or 0
+    monkeypatch.setitem(sys.modules, "helpers.cnn", fake)
+    argv = ["cnn", "--out", str(tmp_path / "c.keras"), "--epochs", "3", "--seed", "7"]
+    assert train_cli.main(argv) == 0
+    assert seen["out"] == Path(tmp_path / "c.keras") and seen["epochs"] == 3 and seen["seed"] == 7 and seen["data_dir"] is None
+    monkeypatch.setitem(sys.modules, "helpers.cnn", None)  # as if helpers/cnn.py did not exist
+    assert train_cli.main(argv) == 2
+    assert "cnn model is not available" in capsys.readouterr().err

@@ -1,0 +1,109 @@
+"""Tests of helpers.modelio: one .keras file carries the model and its metadata."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from helpers.config import seed_everything  # noqa: E402
+from helpers.errors import CourseError  # noqa: E402
+from helpers.modelio import METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
+from helpers.models import build_lstm, predict_proba  # noqa: E402
+from helpers.sequences import MFCC_SPEC, check_spec  # noqa: E402
+
+
+def _metadata():
+    return {
+        "kind": "lstm",
+        "genres": ["blues", "rock", "jazz"],
+        "sample_rate": 22050,
+        "segment_seconds": 3.0,
+        "feature_spec": check_spec(MFCC_SPEC),
+        "norm_mean": np.arange(13, dtype=np.float32),
+        "norm_std": np.ones(13, dtype=np.float32) * 2,
+        "input_ndim": 3,
+        "best_epoch": np.int64(4),
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    import tensorflow  # noqa: F401
+
+    seed_everything(0)
+    model = build_lstm((20, 13), 3, units=8, dense_units=8)
+    x = np.random.default_rng(0).standard_normal((6, 20, 13)).astype(np.float32)
+    model.fit(x, np.array([0, 1, 2, 0, 1, 2]), epochs=1, verbose=0)  # weights differ from a fresh init
+    return model, x
+
+
+def test_round_trip_gives_identical_predictions_and_metadata(tiny, tmp_path):
+    model, x = tiny
+    path = save_model(model, tmp_path / "sub" / "m.keras", _metadata())
+    assert path.is_file()
+    back, meta = load_model(path)
+    np.testing.assert_array_equal(predict_proba(back, x), predict_proba(model, x))
+    assert meta["genres"] == ["blues", "rock", "jazz"] and meta["kind"] == "lstm"
+    assert meta["feature_spec"] == check_spec(MFCC_SPEC)
+    assert meta["norm_mean"] == list(range(13)) and meta["best_epoch"] == 4
+    assert meta["keras_version"] == keras.__version__
+    assert read_metadata(path) == meta
+    # still a normal Keras file: keras.models.load_model ignores the extra entry
+    plain = keras.models.load_model(path)
+    np.testing.assert_array_equal(predict_proba(plain, x), predict_proba(model, x))
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read(METADATA_ENTRY))["sample_rate"] == 22050
+
+
+def test_save_errors(tiny, tmp_path):
+    model, _ = tiny
+    with pytest.raises(CourseError, match=r"m\.h5: a model file name must end in \.keras"):
+        save_model(model, tmp_path / "m.h5", _metadata())
+    meta = _metadata()
+    del meta["genres"], meta["sample_rate"]
+    with pytest.raises(CourseError, match="lacks genres, sample_rate"):
+        save_model(model, tmp_path / "m.keras", meta)
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_load_errors_name_the_file(tiny, tmp_path):
+    model, _ = tiny
+    with pytest.raises(CourseError, match=r"missing\.keras: model file not found"):
+        load_model(tmp_path / "missing.keras")
+    with pytest.raises(CourseError, match="is a folder"):
+        load_model(tmp_path)
+    empty = tmp_path / "empty.keras"
+    empty.write_bytes(b"")
+    with pytest.raises(CourseError, match=r"empty\.keras: model file is empty"):
+        load_model(empty)
+    text = tmp_path / "text.keras"
+    text.write_text("hello")
+    with pytest.raises(CourseError, match=r"text\.keras: not a Keras \.keras model file"):
+        load_model(text)
+    plain = tmp_path / "plain.keras"
+    model.save(plain)  # a Keras model, but without course metadata
+    with pytest.raises(CourseError, match=r"plain\.keras: a Keras model without course_metadata\.json"):
+        load_model(plain)
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("a.txt", "x")
+    with pytest.raises(CourseError, match="a zip archive without"):
+        load_model(other)
+    partial = tmp_path / "partial.keras"
+    with zipfile.ZipFile(partial, "w") as zf:
+        zf.writestr(METADATA_ENTRY, json.dumps({"kind": "lstm"}))
+    with pytest.raises(CourseError, match="lacks genres"):
+        load_model(partial)
+    broken = tmp_path / "broken.keras"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"norm_mean": None, "norm_std": None, "best_epoch": 1}))
+    with pytest.raises(CourseError, match=r"broken\.keras: Keras cannot load this model"):
+        load_model(broken)

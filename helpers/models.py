@@ -174,13 +174,14 @@ def fit_model(
 def predict_proba(model: Any, X: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
     """Class probabilities for every row of ``X`` (float64), computed batch by batch.
 
-    Calls the model directly (``training=False``) instead of ``model.predict``:
-    no progress output, no tf.data pipeline, and the same numbers for the same rows.
+    Uses ``model.predict_on_batch`` (a compiled function, no progress output)
+    rather than ``model.predict``, whose tf.data pipeline makes TensorFlow 2.21
+    log a harmless error line to stderr.
     """
     X = np.asarray(X, dtype=np.float32)
     if len(X) == 0:
         raise ValueError("predict_proba needs at least one row")
-    out = [np.asarray(model(X[i : i + batch_size], training=False), dtype=np.float64) for i in range(0, len(X), batch_size)]
+    out = [np.asarray(model.predict_on_batch(X[i : i + batch_size]), dtype=np.float64) for i in range(0, len(X), batch_size)]
     return np.concatenate(out)
 
 

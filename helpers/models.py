@@ -171,17 +171,25 @@ def fit_model(
     return history
 
 
-def predict_proba(model: Any, X: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
+def predict_proba(model: Any, X: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
     """Class probabilities for every row of ``X`` (float64), computed batch by batch.
 
     Uses ``model.predict_on_batch`` (a compiled function, no progress output)
     rather than ``model.predict``, whose tf.data pipeline makes TensorFlow 2.21
-    log a harmless error line to stderr.
+    log a harmless error line to stderr. Every batch is padded to
+    ``batch_size`` rows, so the compiled function sees one input shape and is
+    traced once per model (TensorFlow warns about repeated retracing).
     """
     X = np.asarray(X, dtype=np.float32)
     if len(X) == 0:
         raise ValueError("predict_proba needs at least one row")
-    out = [np.asarray(model.predict_on_batch(X[i : i + batch_size]), dtype=np.float64) for i in range(0, len(X), batch_size)]
+    out = []
+    for i in range(0, len(X), batch_size):
+        chunk = X[i : i + batch_size]
+        n = len(chunk)
+        if n < batch_size:
+            chunk = np.concatenate([chunk, np.zeros((batch_size - n, *X.shape[1:]), dtype=np.float32)])
+        out.append(np.asarray(model.predict_on_batch(chunk), dtype=np.float64)[:n])
     return np.concatenate(out)
 
 

@@ -488,7 +488,8 @@ def train_cnn_cli(args) -> int:
     from .splits import clip_level, group_train_val_test_split
     from .tfdata import array_dataset
 
-    seed = int(getattr(args, "seed", 42) or 42)
+    seed = getattr(args, "seed", None)
+    seed = 42 if seed is None else int(seed)
     seed_everything(seed)
     data_root = getattr(args, "data_dir", None)
     clips = gtzan_clips(Path(data_root) if data_root else None)

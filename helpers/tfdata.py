@@ -222,6 +222,7 @@ def tfrecord_dataset(
     augment: Callable | None = None,
     shuffle_buffer: int = 2048,
     cycle_length: int | None = None,
+    n_examples: int | None = None,
 ):
     """The standard ``tf.data`` reader: interleave shards, parse, cache, shuffle, augment, batch, prefetch.
 
@@ -247,6 +248,11 @@ def tfrecord_dataset(
         Size of the shuffle buffer.
     cycle_length : int, optional
         How many shards are read at once (default: all, up to 8).
+    n_examples : int, optional
+        How many examples the files hold. TFRecord files do not say, so Keras
+        cannot know the number of batches per epoch; when given, it is
+        asserted (``tf.data.experimental.assert_cardinality``) and ``model.fit``
+        shows no "input ran out of data" warning.
 
     Returns
     -------
@@ -267,6 +273,8 @@ def tfrecord_dataset(
         deterministic=True,
     )
     ds = ds.map(parse_example_fn(feature_shape), num_parallel_calls=autotune)
+    if n_examples is not None:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(int(n_examples)))
     return _finish(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache, augment=augment, shuffle_buffer=shuffle_buffer)
 
 

@@ -185,3 +185,15 @@ def test_python_batches(tmp_path):
     assert np.array_equal(xs[:, 0, 0] + 10, ys)
     with pytest.raises(ValueError):
         next(python_batches(files, [1, 2]))
+
+
+def test_known_example_count_gives_keras_the_number_of_batches(tmp_path, examples):
+    X, y, clips = examples
+    files = write_tfrecord_shards(X, y, clips, tmp_path, n_shards=2)
+    unknown = tfrecord_dataset(files, X.shape[1:], batch_size=5)
+    known = tfrecord_dataset(files, X.shape[1:], batch_size=5, n_examples=len(X))
+    assert int(unknown.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
+    assert int(known.cardinality()) == 3
+    wrong = tfrecord_dataset(files, X.shape[1:], batch_size=5, n_examples=len(X) + 1)
+    with pytest.raises(tf.errors.FailedPreconditionError):
+        list(wrong.as_numpy_iterator())

@@ -417,7 +417,10 @@ def _run_local(tasks, func, params, sr, segment_seconds, duration, on_error, n_j
         return results
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered", batch_size=1)
+    try:  # joblib >= 1.4: results as they finish (the progress bar moves, the cache fills in any order)
+        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered", batch_size=1)
+    except ValueError:  # joblib 1.3
+        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator", batch_size=1)
     jobs = (
         delayed(_process_batch)([task], func, params, sr, segment_seconds, duration, on_error)
         for task in tasks

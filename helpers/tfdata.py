@@ -321,9 +321,12 @@ def _finish(ds, *, batch_size, shuffle, seed, cache, augment, shuffle_buffer):
         # one random int64 per example, different every epoch but reproducible:
         # stateless augmentation ops then give the same run twice
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
-            lambda xy, s: augment(xy[0], xy[1], s), num_parallel_calls=tf.data.AUTOTUNE
-        )
+
+        @tf.autograph.experimental.do_not_convert  # plain TensorFlow ops: nothing for AutoGraph to rewrite
+        def with_seed(xy, s):
+            return augment(xy[0], xy[1], s)
+
+        ds = tf.data.Dataset.zip((ds, seeds)).map(with_seed, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -76,12 +76,12 @@ def main(argv=None) -> int:
         models[name] = build_spectrogram_cnn(X.shape[1:], n_classes)
     feeds = {"python generator": make_generator(), "TFRecord + tf.data": make_pipeline()}
     for name, model in models.items():  # warm-up: trace the graph, fill the cache
-        model.fit(feeds[name], steps_per_epoch=steps, epochs=1, verbose=0)
+        model.fit(feeds[name], steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
     best = {name: float("inf") for name in models}
     for _ in range(args.repeats):
         for name, model in models.items():
             start = time.perf_counter()
-            model.fit(feeds[name], steps_per_epoch=steps, epochs=args.epochs, verbose=0)
+            model.fit(feeds[name], steps_per_epoch=steps, epochs=args.epochs, verbose=0, shuffle=False)
             best[name] = min(best[name], time.perf_counter() - start)
     examples = n * args.epochs  # both feeders end each epoch with the same smaller last batch
     rates = {name: examples / t for name, t in best.items()}

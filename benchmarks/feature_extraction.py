@@ -58,14 +58,19 @@ class PeakMemory:
     """Sample the resident memory of this process and its children every 50 ms."""
 
     def __init__(self) -> None:
-        import psutil
-
-        self.proc = psutil.Process()
+        try:
+            import psutil  # installed with the "scale" extra (dask.distributed needs it)
+        except ImportError:
+            psutil = None
+        self.proc = psutil.Process() if psutil else None
         self.peak_tree = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
+        if self.proc is None:  # no psutil: this process's peak only
+            self.peak_tree = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            return
         import psutil
 
         total = self.proc.memory_info().rss
@@ -103,9 +108,7 @@ def plain_loop(paths: list[str], func, sr: int) -> pd.DataFrame:
 
 
 def machine() -> str:
-    import psutil
-
-    mem = psutil.virtual_memory().total / 2**30
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{platform.machine()} {os.cpu_count()} logical cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 

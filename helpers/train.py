@@ -9,7 +9,7 @@ options) runs :func:`helpers.cnn.train_cnn_cli`.
 The steps, each a function the notebook calls too:
 
 1. :func:`gtzan_segment_dataset` - clips -> 3 s segments -> features (cached
-   under ``build/features``);
+   under ``build/cache/features``);
 2. :func:`clip_split` - train / validation / test *by clip*: the
    fault-filtered partition when it covers every genre in every part (the
    full data set), else a stratified random split of clips;
@@ -35,7 +35,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .config import build_dir, seed_everything
+from .config import cache_dir, seed_everything
 from .errors import CourseError
 from .splits import group_train_val_test_split
 
@@ -103,7 +103,7 @@ def gtzan_segment_dataset(
     cache: bool = True,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """GTZAN clips and their segment features, cached as ``.npz`` under ``build/features``.
+    """GTZAN clips and their segment features, cached as ``.npz`` under :func:`helpers.config.cache_dir` (``features``).
 
     Parameters
     ----------
@@ -143,7 +143,7 @@ def gtzan_segment_dataset(
         return clips, build_segment_dataset(clips, spec, **kwargs)
     key = json.dumps([spec, sr, segment_seconds, sorted(clips["path"].astype(str))])
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    path = build_dir("features") / f"gtzan_{spec['type']}_{len(clips)}clips_{digest}.npz"
+    path = cache_dir("features") / f"gtzan_{spec['type']}_{len(clips)}clips_{digest}.npz"
     return clips, load_or_build_dataset(path, clips, spec, **kwargs)
 
 

@@ -104,7 +104,8 @@ def format_result(result: dict[str, Any], top: int = 3) -> str:
         return f"error: {result['error']}"
     ranked = sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:top]
     probs = ", ".join(f"{g} {p:.3f}" for g, p in ranked)
-    return f"{result['file']}: {result['genre']} ({probs}; {result['segments']} segments)"
+    n = result["segments"]
+    return f"{result['file']}: {result['genre']} ({probs}; {n} segment{'' if n == 1 else 's'})"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export COURSE_DATA_DIR ?= $(CURDIR)/data
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # tensorflow: keep its start-up chatter out of notebooks and logs
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
 .PHONY: help venv course test unit nbval data lab bench clean

@@ -11,11 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # import name -> distribution name where they differ
 IMPORT_TO_DIST = {"sklearn": "scikit-learn", "soundfile": "soundfile", "yaml": "pyyaml", "IPython": "ipykernel",
-                  "keras": "tensorflow", "tensorflow": "tensorflow", "noisereduce": "noisereduce"}
+                  "keras": "tensorflow", "tensorflow": "tensorflow", "noisereduce": "noisereduce", "PIL": "pillow"}
 CONDA_NAMES = {"soundfile": "pysoundfile", "tensorflow-cpu": "tensorflow"}
-# provided by listed packages (librosa brings scipy/numba/audioread; jupyter brings nbformat; pytest brings _pytest)
-TRANSITIVE = {"scipy", "numba", "nbformat", "nbclient", "audioread", "requests", "PIL", "_pytest", "ipywidgets",
-              "jupyter_client", "matplotlib_inline", "dask", "distributed", "pyarrow", "msgpack", "lazy_loader"}
+# pytest's internals, and the optional `scale` extra (pyproject.toml) that notebook 10 and make install
+TRANSITIVE = {"_pytest", "dask", "distributed", "pyarrow"}
 
 
 def _requirements() -> dict[str, str]:

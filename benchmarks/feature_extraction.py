@@ -151,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
             warm = extract_features(clips, func, n_jobs=args.n_jobs, cache=cache, progress=False)
             timings["c"] = time.perf_counter() - t0
 
-    # the three must have computed the same features
+    # the three must have computed the same features (the plain loop runs with multi-threaded BLAS,
+    # the extractor single-threaded: float32 sums differ in the last bits, about 1e-7)
     assert cold.failures.empty and warm.n_cached == len(paths), "unexpected failures or cache misses"
     names = list(baseline.columns)
-    np.testing.assert_allclose(cold.table[names].to_numpy(), baseline.to_numpy(), rtol=1e-6, atol=1e-9)
-    pd.testing.assert_frame_equal(cold.table, warm.table)
+    np.testing.assert_allclose(cold.table[names].to_numpy(), baseline.to_numpy(), rtol=1e-5, atol=1e-5)
+    pd.testing.assert_frame_equal(cold.table, warm.table, check_exact=True)
 
     load_after = os.getloadavg()
     rates = {k: len(paths) / v for k, v in timings.items()}

@@ -249,6 +249,18 @@ def _short_scaler(step: Any) -> str:
     return names.get(label, label)
 
 
+def _param_column(values: list[Any]) -> pd.Series:
+    """Hyper-parameter values as a column: integers as ``Int64``, other numbers as float, else objects."""
+    present = [v for v in values if v is not None]
+    numeric = present and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                              for v in present)
+    if numeric and all(float(v).is_integer() and isinstance(v, (int, np.integer)) for v in present):
+        return pd.Series(values, dtype="Int64")
+    if numeric:
+        return pd.Series([np.nan if v is None else float(v) for v in values], dtype=float)
+    return pd.Series(values, dtype=object)
+
+
 def tidy_cv_results(cv_results: Mapping[str, Any], *, decimals: int | None = None) -> pd.DataFrame:
     """``GridSearchCV.cv_results_`` as a tidy table, best setting first.
 
@@ -267,8 +279,9 @@ def tidy_cv_results(cv_results: Mapping[str, Any], *, decimals: int | None = Non
         One row per candidate, sorted by ``mean_test`` (best first; ties keep
         the search's order). Columns: ``rank`` (scikit-learn's
         ``rank_test_score``), ``model``, ``scaler``, ``pca``, one column per
-        tuned classifier parameter (``C``, ``n_neighbors``, ...; empty where a
-        model lacks it), then ``mean_test``, ``std_test``, ``mean_train``,
+        tuned classifier parameter (``C``, ``n_neighbors``, ...; integers as
+        nullable ``Int64``, other numbers as float, missing where a model
+        lacks the parameter), then ``mean_test``, ``std_test``, ``mean_train``,
         ``std_train``, ``gap`` (train minus validation) and ``mean_fit_time``
         (s). The index is the candidate's position in ``cv_results_``.
 
@@ -303,7 +316,7 @@ def tidy_cv_results(cv_results: Mapping[str, Any], *, decimals: int | None = Non
     )
     for key in cv_results:
         if key.startswith("param_clf__"):
-            table[key[len("param_clf__"):]] = pd.Series(column(key, np.nan), dtype=object).to_numpy()
+            table[key[len("param_clf__"):]] = _param_column(column(key, None))
     table["mean_test"] = np.asarray(cv_results["mean_test_score"], dtype=float)
     table["std_test"] = np.asarray(cv_results["std_test_score"], dtype=float)
     table["mean_train"] = np.asarray(cv_results["mean_train_score"], dtype=float)

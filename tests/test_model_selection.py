@@ -163,6 +163,10 @@ def test_tidy_cv_results_columns_and_sorting(search):
     nb = table[table["model"] == "GaussianNB"]
     assert nb["C"].isna().all() and nb["n_neighbors"].isna().all()
     assert sorted(table.loc[table["model"] == "LogisticRegression", "C"].unique()) == [0.001, 1.0, 100.0]
+    # numeric parameters get numeric columns (so they print as numbers, not objects)
+    assert table["C"].dtype == float
+    assert str(table["n_neighbors"].dtype) == "Int64"
+    assert sorted(table["n_neighbors"].dropna().unique().tolist()) == [1, 5]
 
 
 def test_tidy_cv_results_rounding_and_errors(search):

@@ -374,6 +374,7 @@ def feature_table(
     sr: int = DEFAULT_SR,
     duration: float | None = None,
     hpss: bool = True,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """One row of summary features per audio file (simple, sequential).
 
@@ -396,6 +397,8 @@ def feature_table(
         Read at most this many seconds of each file.
     hpss : bool
         Include the harmonic share (the slowest feature).
+    progress : bool, optional
+        Show a tqdm progress bar (default: for 5 files or more).
 
     Returns
     -------
@@ -420,7 +423,7 @@ def feature_table(
         if values is not None and len(values) != len(paths):
             raise AudioError(f"feature_table: {len(values)} {name} for {len(paths)} files")
     rows = []
-    for path in tqdm(paths, desc="features", disable=len(paths) < 5):
+    for path in tqdm(paths, desc="features", disable=(len(paths) < 5) if progress is None else not progress):
         y, rate = load_audio(path, sr=sr, duration=duration, allow_silent=False)
         row = {"duration": len(y) / rate}
         row.update(spectral_summary(y, rate, hpss=hpss))

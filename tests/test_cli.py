@@ -235,6 +235,8 @@ def test_train_cnn_subcommand_delegates_to_helpers_cnn(tmp_path, capsys, monkeyp
     fake = types.ModuleType("helpers.cnn")
     fake.train_cnn_cli = lambda args: seen.update(vars(args)) or 0
     monkeypatch.setitem(sys.modules, "helpers.cnn", fake)
+    # `import helpers.cnn as cnn` reads the package attribute when the real module was imported earlier
+    monkeypatch.setattr(sys.modules["helpers"], "cnn", fake, raising=False)
     argv = ["cnn", "--out", str(tmp_path / "c.keras"), "--epochs", "3", "--seed", "7"]
     assert train_cli.main(argv) == 0
     assert seen["out"] == Path(tmp_path / "c.keras") and seen["epochs"] == 3 and seen["seed"] == 7 and seen["data_dir"] is None

@@ -190,10 +190,9 @@ def log_mel(
     A fixed reference (not each clip's own maximum) keeps loud and quiet clips
     comparable, which matters when spectrograms are averaged.
     """
-    import librosa
+    from .features import mel_db
 
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+    return mel_db(y, sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, ref=1.0, top_db=None)
 
 
 def mean_log_mel(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -105,14 +105,44 @@ def stft_db(y: np.ndarray, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) 
 
 
 def mel_db(
-    y: np.ndarray, sr: int, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH, n_mels: int = 128
+    y: np.ndarray,
+    sr: int,
+    *,
+    n_fft: int = N_FFT,
+    hop_length: int = HOP_LENGTH,
+    n_mels: int = 128,
+    ref: float | Callable[[np.ndarray], float] = np.max,
+    top_db: float | None = 80.0,
 ) -> np.ndarray:
-    """Mel power spectrogram in dB relative to the loudest bin, shape ``(n_mels, frames)``."""
+    """Mel power spectrogram in dB, shape ``(n_mels, frames)``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono signal.
+    sr : int
+        Sample rate in Hz.
+    n_fft, hop_length, n_mels : int
+        STFT size, hop in samples and number of mel bands.
+    ref : float or callable
+        0 dB reference: ``np.max`` (default) makes the loudest bin 0 dB, good for
+        looking at one clip; ``1.0`` (full scale) keeps loud and quiet clips
+        comparable, which matters when spectrograms are averaged.
+    top_db : float or None
+        Floor this many dB below the peak; ``None`` keeps every value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(22050) / 22050
+    >>> float(mel_db(np.sin(2 * np.pi * 440 * t), 22050).max())
+    0.0
+    """
     import librosa
 
     y = _mono(y, "mel_db")
     M = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-    return librosa.power_to_db(M, ref=np.max)
+    return librosa.power_to_db(M, ref=ref, amin=1e-10, top_db=top_db)
 
 
 def mfcc_by_hand(

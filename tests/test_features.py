@@ -50,6 +50,20 @@ def test_stft_and_mel_db_shapes_and_ref():
     assert np.argmax(S.mean(axis=1)) == round(440 * 1024 / SR)
 
 
+def test_mel_db_reference_and_floor():
+    y = sine(440.0, seconds=1.0, amp=0.5)
+    relative = F.mel_db(y, SR, n_mels=64)
+    full_scale = F.mel_db(y, SR, n_mels=64, ref=1.0, top_db=None)
+    # same spectrogram, only the 0 dB point moves: the difference is one constant
+    shift = full_scale - relative
+    assert np.ptp(shift[relative > -80.0]) < 1e-3
+    assert relative.min() >= -80.0 - 1e-4  # floored 80 dB below the peak
+    assert full_scale.min() < -80.0  # no floor: the empty bands go far lower
+    # halving the amplitude lowers a full-scale spectrogram by 20*log10(2) = 6.02 dB
+    quieter = F.mel_db(y / 2, SR, n_mels=64, ref=1.0, top_db=None)
+    assert full_scale.max() - quieter.max() == pytest.approx(6.02, abs=0.01)
+
+
 def test_mfcc_by_hand_matches_librosa():
     import librosa
 

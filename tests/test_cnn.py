@@ -159,7 +159,6 @@ def test_specgram_png_and_rgb():
         cnn.specgram_png(np.zeros(10), 22050)
 
 
-@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 def test_saved_cnn_predicts_the_same_after_loading(tmp_path):
     modelio = pytest.importorskip("helpers.modelio")
     model = cnn.build_spectrogram_cnn((8, 10, 1), 3, filters=(4,))

@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export COURSE_DATA_DIR ?= $(CURDIR)/data
+# absolute, so a relative setting (COURSE_DATA_DIR=../shared/data) means the same folder to the
+# notebooks, whose kernels start in notebooks/
+override COURSE_DATA_DIR := $(abspath $(COURSE_DATA_DIR))
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # tensorflow: keep its start-up chatter out of notebooks and logs
 export TF_CPP_MIN_LOG_LEVEL ?= 3

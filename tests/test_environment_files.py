@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # import name -> distribution name where they differ
@@ -71,3 +76,14 @@ def test_everything_imported_is_listed():
         if CONDA_NAMES.get(IMPORT_TO_DIST.get(n, n).lower(), IMPORT_TO_DIST.get(n, n).lower()) not in listed
     )
     assert not missing, f"imported but not in requirements.txt/environment.yml: {missing}"
+
+
+def test_makefile_makes_a_relative_data_dir_absolute(tmp_path):
+    """Notebook kernels start in notebooks/, so make must pass them an absolute data directory."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    env = {**os.environ, "COURSE_DATA_DIR": "../shared/data"}
+    show = "show: ; @echo $$COURSE_DATA_DIR"
+    out = subprocess.run(["make", "-s", "-C", str(ROOT), "--eval", show, "show"], env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str((ROOT / "../shared/data").resolve()) or out == os.path.abspath(ROOT / "../shared/data")

@@ -78,7 +78,7 @@ def test_everything_imported_is_listed():
     assert not missing, f"imported but not in requirements.txt/environment.yml: {missing}"
 
 
-def test_makefile_makes_a_relative_data_dir_absolute(tmp_path):
+def test_makefile_makes_a_relative_data_dir_absolute():
     """Notebook kernels start in notebooks/, so make must pass them an absolute data directory."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")

@@ -5,7 +5,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,12 +25,6 @@ from helpers.evaluation import (
     plot_roc_pr,
     positive_scores,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _toy(n_major: int = 80, n_minor: int = 20, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

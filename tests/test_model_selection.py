@@ -5,7 +5,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,12 +30,6 @@ from helpers.model_selection import (
     summarise_split_comparison,
     tidy_cv_results,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def blobs(n_per_class: int = 30, n_features: int = 4, seed: int = 0):

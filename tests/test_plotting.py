@@ -15,12 +15,6 @@ from helpers import plotting as P  # noqa: E402
 from .conftest import SR, click_track, sine  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def tone():
     return sine(440.0, 1.0)

@@ -20,6 +20,7 @@ Modules, by concern:
 - :mod:`helpers.sequences`, :mod:`helpers.models`, :mod:`helpers.cnn`, :mod:`helpers.tfdata`,
   :mod:`helpers.modelio` - segment datasets, Keras models, tf.data/TFRecord, model files (07-09)
 - :mod:`helpers.train`, :mod:`helpers.predict`, :mod:`helpers.data` - command lines
+- :mod:`helpers.check` - band checks for run-dependent results (every notebook that trains)
 """
 from __future__ import annotations
 

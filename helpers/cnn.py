@@ -479,9 +479,7 @@ def train_cnn_cli(args) -> int:
     int
         Exit status (0 on success).
     """
-    import tensorflow as tf  # noqa: F401 - imported before seeding, for op determinism
-
-    from .config import seed_everything
+    from .config import import_tensorflow, seed_everything
     from .datasets import GTZAN_GENRES, gtzan_clips
     from .modelio import save_model
     from .sequences import build_segment_dataset
@@ -490,6 +488,7 @@ def train_cnn_cli(args) -> int:
 
     seed = getattr(args, "seed", None)
     seed = 42 if seed is None else int(seed)
+    import_tensorflow()  # before seeding, so that seed_everything also makes TensorFlow's ops deterministic
     seed_everything(seed)
     data_root = getattr(args, "data_dir", None)
     clips = gtzan_clips(Path(data_root) if data_root else None)

@@ -21,6 +21,7 @@ __all__ = [
     "full_run",
     "seed_everything",
     "configure_librosa_data",
+    "import_tensorflow",
 ]
 
 #: Root of the repository (the folder holding ``helpers/``).
@@ -122,6 +123,52 @@ def seed_everything(seed: int = 42) -> None:
 
         keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
+
+
+def import_tensorflow():
+    """Import TensorFlow without the log lines it writes while it starts.
+
+    TensorFlow writes a few lines to the process's standard error while it
+    loads (which CPU features it uses, whether oneDNN is on), with a
+    timestamp and a process id, and before its own log level
+    (``TF_CPP_MIN_LOG_LEVEL``) takes effect. They differ from machine to
+    machine, so in a notebook they would land in the stored outputs. This
+    sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is set already, and sends
+    standard error to a temporary file during the import; if the import
+    fails, that text is written back to standard error so nothing is lost.
+
+    Returns
+    -------
+    module
+        The ``tensorflow`` module (already imported ones are returned as they are).
+
+    Examples
+    --------
+    >>> tf = import_tensorflow()
+    >>> tf.constant([1, 2]).shape
+    TensorShape([2])
+    """
+    import sys
+    import tempfile
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            import tensorflow
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tensorflow
 
 
 def configure_librosa_data(root: Path | None = None) -> Path:

@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: also the harmless tf.data "NodeDef mentions" line
     parser = _parser()
     args = parser.parse_args(argv)
     from .modelio import load_model, read_metadata

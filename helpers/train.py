@@ -262,10 +262,10 @@ def train_segment_model(
     -------
     TrainResult
     """
-    import tensorflow  # noqa: F401 - must be imported before seeding, for deterministic ops
-
+    from .config import import_tensorflow
     from .models import evaluate_segments, fit_model, fit_normaliser, normalise
 
+    import_tensorflow()  # before seeding, so that seed_everything also makes TensorFlow's ops deterministic
     seed_everything(seed)
     X, y, cid = ds["X"], np.asarray(ds["y"]), np.asarray(ds["clip_id"])
     mean, std = fit_normaliser(X[parts["train"]], axis=norm_axis)
@@ -386,7 +386,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: also the harmless tf.data "NodeDef mentions" line
     parser = _parser()
     args = parser.parse_args(argv)
     if args.out.suffix != ".keras":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,45 @@ def test_configure_librosa_data_repoints_already_imported_librosa(tmp_path, monk
         assert Path(goodboy.path) == tmp_path / "librosa"
     finally:
         goodboy.path = old
+
+
+def _run_python(code: str, *, env_extra: dict | None = None, path: Path | None = None) -> subprocess.CompletedProcess:
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(env_extra or {})
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(path), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_import_tensorflow_keeps_start_up_lines_out(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os\nos.write(2, b'I0000 port.cc:153] oneDNN custom operations are on\\n')\n")
+    plain = _run_python("import tensorflow", path=tmp_path)
+    assert "oneDNN" in plain.stderr  # what a plain import lets through
+    quiet = _run_python("from helpers.config import import_tensorflow\ntf = import_tensorflow()\n"
+                        "import os, sys\nprint(tf.__name__, os.environ['TF_CPP_MIN_LOG_LEVEL'])\n"
+                        "print('stderr still works', file=sys.stderr)", path=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.split() == ["tensorflow", "3"]
+    assert quiet.stderr == "stderr still works\n"
+
+
+def test_import_tensorflow_gives_back_what_a_failed_import_wrote(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os\nos.write(2, b'libtensorflow.so: cannot open shared object\\n')\n"
+                                      "raise ImportError('broken install')\n")
+    done = _run_python("from helpers.config import import_tensorflow\nimport_tensorflow()", path=tmp_path)
+    assert done.returncode == 1
+    assert "libtensorflow.so: cannot open shared object" in done.stderr and "ImportError: broken install" in done.stderr
+
+
+def test_import_tensorflow_respects_a_log_level_already_set(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    done = _run_python("import os\nfrom helpers.config import import_tensorflow\nimport_tensorflow()\n"
+                       "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])", env_extra={"TF_CPP_MIN_LOG_LEVEL": "1"}, path=tmp_path)
+    assert done.stdout.strip() == "1"

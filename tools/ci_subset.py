@@ -1,0 +1,91 @@
+"""Build the course's CI-size data directory from a full download, so `make test` can pass anywhere.
+
+The committed notebook outputs are made on the CI data: the Echo Nest pair, the splits, the feature table,
+librosa's examples and a 70-clip GTZAN subset (clips 0-6 of each genre, clips 3-6 cut to their first
+15-20 s). This script cuts that subset out of a full GTZAN download (`make data`), checks every clip
+against `tools/ci_subset.csv` (number of samples and sha256 of the 16-bit samples), and links the other
+data sets, so that `COURSE_DATA_DIR=<out> make test` compares like with like.
+
+    python tools/ci_subset.py data build/ci-data
+    python tools/ci_subset.py --write-manifest ../shared/data   # maintainers: record the subset
+
+Exit status 1, with one line saying which clip differs, when the download does not give the same samples.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+MANIFEST = Path(__file__).with_name("ci_subset.csv")
+OTHERS = ["echonest", "librosa", "fma"]  # linked as they are
+GTZAN_FILES = ["features_30_sec.csv", "splits"]
+
+
+def samples_sha256(samples: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<i2").tobytes()).hexdigest()
+
+
+def write_manifest(root: Path) -> None:
+    from helpers.datasets import gtzan_clips
+
+    with MANIFEST.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["clip_id", "genre", "n_samples", "samples_sha256"])
+        for row in gtzan_clips(root, with_split=False).itertuples():
+            samples, _ = sf.read(row.path, dtype="int16")
+            writer.writerow([row.clip_id, row.genre, len(samples), samples_sha256(samples)])
+
+
+def build(source: Path, out: Path) -> int:
+    from helpers.datasets import gtzan_clips
+
+    found = gtzan_clips(source, with_split=False).set_index("clip_id")
+    with MANIFEST.open() as f:
+        wanted = list(csv.DictReader(f))
+    target = out / "gtzan" / "genres_original"
+    for clip in wanted:
+        if clip["clip_id"] not in found.index:
+            print(f"error: {clip['clip_id']} is not in {source}/gtzan (run `make data` first)", file=sys.stderr)
+            return 1
+        samples, rate = sf.read(found.loc[clip["clip_id"], "path"], dtype="int16")
+        samples = samples[: int(clip["n_samples"])]
+        if rate != 22050 or samples.ndim != 1 or samples_sha256(samples) != clip["samples_sha256"]:
+            print(f"error: {clip['clip_id']} in {source} does not have the samples of the CI subset", file=sys.stderr)
+            return 1
+        path = target / clip["genre"] / f"{clip['clip_id']}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        sf.write(partial, samples, rate, subtype="PCM_16", format="WAV")
+        os.replace(partial, path)
+    for name in OTHERS + [f"gtzan/{n}" for n in GTZAN_FILES]:
+        link, real = out / name, (source / name).resolve()
+        if real.exists() and not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(real)
+    print(f"{len(wanted)} GTZAN clips cut and checked; CI data directory: {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, help="a data directory with the full GTZAN (make data)")
+    parser.add_argument("out", type=Path, nargs="?", help="the CI data directory to write")
+    parser.add_argument("--write-manifest", action="store_true", help="record the subset found in SOURCE")
+    args = parser.parse_args(argv)
+    if args.write_manifest:
+        write_manifest(args.source)
+        return 0
+    if args.out is None:
+        parser.error("give the folder to write the CI data directory to")
+    return build(args.source, args.out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,6 +11,7 @@ and the band when a broken pipeline leaves the band.
 from __future__ import annotations
 
 import math
+import re
 
 from .errors import CourseError
 
@@ -21,7 +22,7 @@ class ResultOutOfRangeError(CourseError, AssertionError):
     """A run-dependent result lies outside the band a working pipeline gives."""
 
 
-def expect_range(value: float, low: float, high: float, *, what: str) -> bool:
+def expect_range(value: float, low: float, high: float, *, what: str) -> None:
     """Check that ``low <= value <= high`` and print one machine-independent line.
 
     Parameters
@@ -35,11 +36,6 @@ def expect_range(value: float, low: float, high: float, *, what: str) -> bool:
     what : str
         What the figure is, for the printed line and the error message.
 
-    Returns
-    -------
-    bool
-        ``True`` (a value outside the band raises instead).
-
     Raises
     ------
     ResultOutOfRangeError
@@ -50,7 +46,6 @@ def expect_range(value: float, low: float, high: float, *, what: str) -> bool:
     --------
     >>> expect_range(0.62, 0.35, 0.85, what="clip accuracy")
     clip accuracy within the expected range 0.35-0.85: yes
-    True
     >>> expect_range(0.1, 0.35, 0.85, what="clip accuracy")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -58,11 +53,16 @@ def expect_range(value: float, low: float, high: float, *, what: str) -> bool:
     """
     if not low <= high:
         raise ValueError(f"expect_range: low ({low:g}) must not exceed high ({high:g})")
+    band = f"{_short(low)}-{_short(high)}"
     number = float(value)
     if not (math.isfinite(number) and low <= number <= high):
         raise ResultOutOfRangeError(
-            f"{what} is {number:.4g}, outside the expected range {low:g}-{high:g} that working runs give "
+            f"{what} is {number:.4g}, outside the expected range {band} that working runs give "
             "on any machine: something in the pipeline is broken (data, labels, split or training)"
         )
-    print(f"{what} within the expected range {low:g}-{high:g}: yes")
-    return True
+    print(f"{what} within the expected range {band}: yes")
+
+
+def _short(x: float) -> str:
+    """``1e-06`` -> ``1e-6``: the band as a reader would write it."""
+    return re.sub(r"e([+-])0(\d)", r"e\1\2", f"{x:g}")

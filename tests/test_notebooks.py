@@ -1,0 +1,95 @@
+"""The committed notebooks follow the portable-outputs rule (CONTRIBUTING.md, "Portable outputs").
+
+nbval compares a cell's stored output with a fresh run. These tests read the committed notebooks and
+fail on what would make that comparison depend on the machine: training cells that are compared,
+training results with no band check after them, floats printed at rounding-noise level, TensorFlow's
+start-up log lines, figures that depend on MPLBACKEND.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# a Keras model being trained: its results depend on the machine
+TRAINING = re.compile(r"\.fit\(|fit_with_early_stopping\(|train_lstm\(")
+# 7+ significant decimals, or an exponent at rounding-noise level (1e-6 and below)
+NOISE_FLOAT = re.compile(r"\b\d\.\d{7,}|\de-(0[6-9]|[1-9]\d)\b")
+LOG_LINES = re.compile(r"oneDNN custom operations|absl::InitializeLog|cpu_feature_guard|port\.cc:\d+|"
+                       r"^[IWE]\d{4} \d\d:\d\d:\d\d", re.M)
+
+
+def code_cells(path: Path) -> list:
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def ignored(cell) -> bool:
+    return any(line.strip() == "# NBVAL_IGNORE_OUTPUT" for line in cell.source.splitlines()) \
+        or "nbval-ignore-output" in cell.metadata.get("tags", [])
+
+
+def output_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if "text" in out:
+            parts.append(out["text"])
+        for key in ("text/plain", "text/html"):
+            parts.append(out.get("data", {}).get(key, ""))
+    return "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def test_the_notebooks_are_found():
+    assert len(NOTEBOOKS) == 11
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_training_cells_are_not_compared_and_are_checked_by_the_next_cell(path):
+    cells = code_cells(path)
+    for i, cell in enumerate(cells):
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("def ", "#")))
+        source = "\n".join(line for line in source.splitlines() if "Dummy" not in line)
+        if not TRAINING.search(source) or "keras" not in "".join(c.source for c in cells):
+            continue
+        assert ignored(cell), f"{path.name}: a cell that trains a model is compared by nbval:\n{cell.source[:300]}"
+        follower = cells[i + 1].source if i + 1 < len(cells) else ""
+        assert "expect_range(" in follower, \
+            f"{path.name}: the cell after a training cell must check its results with expect_range:\n{cell.source[:300]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_compared_outputs_print_no_rounding_noise(path):
+    for cell in code_cells(path):
+        if ignored(cell):
+            continue
+        text = re.sub(r"data:[\w/+-]+;base64,[A-Za-z0-9+/=]+", "", output_text(cell))
+        hit = NOISE_FLOAT.search(text)
+        assert hit is None, f"{path.name}: compared output prints {hit.group(0)!r}, which another machine may not:\n{cell.source[:300]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_tensorflow_start_up_lines_in_stored_outputs(path):
+    for cell in code_cells(path):
+        hit = LOG_LINES.search(output_text(cell))
+        assert hit is None, f"{path.name}: a log line ({hit.group(0)!r}) reached a stored output:\n{cell.source[:300]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_figures_do_not_depend_on_mplbackend(path):
+    cells = code_cells(path)
+    first_plot = next((i for i, c in enumerate(cells) if "import matplotlib" in c.source or "plt." in c.source), None)
+    if first_plot is None:
+        return
+    assert any("%matplotlib inline" in c.source for c in cells[: first_plot + 1]), \
+        f"{path.name}: '%matplotlib inline' must come before the first figure (a runner may export MPLBACKEND=Agg)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_tensorflow_is_imported_quietly(path):
+    for cell in code_cells(path):
+        assert not re.search(r"^\s*import tensorflow\b", cell.source, re.M), \
+            f"{path.name}: use `tf = import_tensorflow()` (helpers.config), which keeps TensorFlow's start-up lines out"
+        assert "tf.__version__" not in cell.source or ignored(cell), \
+            f"{path.name}: a compared cell prints the TensorFlow version, which differs between installs"

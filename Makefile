@@ -3,7 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# `make venv GPU=1`: TensorFlow with its CUDA libraries (pyproject.toml's extra `gpu`, Linux with an NVIDIA GPU)
+# instead of the CPU build (extra `tf`). The two builds don't mix in one environment: each has its own stamp, GPU
+# defaults to the build $(VENV) already has, and switching means removing $(VENV) first.
+GPU ?= $(if $(wildcard $(VENV)/.installed-gpu),1,0)
+TF_EXTRA := $(if $(filter 1,$(GPU)),gpu,tf)
+STAMP := $(VENV)/.installed$(if $(filter gpu,$(TF_EXTRA)),-gpu)
+OTHER_STAMP := $(VENV)/.installed$(if $(filter gpu,$(TF_EXTRA)),,-gpu)
 export COURSE_DATA_DIR ?= $(CURDIR)/data
 # absolute, so a relative setting (COURSE_DATA_DIR=../shared/data) means the same folder to the
 # notebooks, whose kernels start in notebooks/
@@ -13,7 +19,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv course test test-portable unit nbval data lab bench clean
+.PHONY: help venv course test test-portable unit nbval data lab bench fork clean
 
 help:
 	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
@@ -22,12 +28,20 @@ help:
 	@echo "make data    - download the public data sets into \$$COURSE_DATA_DIR (default ./data)"
 	@echo "make lab     - open JupyterLab on the notebooks"
 	@echo "make bench   - run the benchmarks in benchmarks/"
+	@echo "make venv GPU=1 - TensorFlow with CUDA (Linux, NVIDIA GPU) instead of the CPU build"
+	@echo "make fork REPO=owner/name - point every notebook's Colab cell and badge at your fork"
 	@echo "data directory: $(COURSE_DATA_DIR)"
 
-$(STAMP): requirements.txt pyproject.toml
+# pyproject.toml is the one list of dependencies (requirements.txt and environment.yml install the same extras)
+$(STAMP): pyproject.toml
+	@if [ -e $(OTHER_STAMP) ]; then \
+	  echo "$(VENV) has the other TensorFlow build ($(OTHER_STAMP)); they don't mix." >&2; \
+	  echo "rm -rf $(VENV), then make venv$(if $(filter gpu,$(TF_EXTRA)), GPU=1)" >&2; exit 1; fi
+	@if [ $(TF_EXTRA) = gpu ] && [ "$$(uname -s)" != Linux ]; then \
+	  echo "GPU=1: TensorFlow's CUDA build is for Linux only; use make venv (CPU) here" >&2; exit 1; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[scale]"
+	$(BIN)/python -m pip install --quiet -e ".[$(TF_EXTRA),scale,test]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -66,6 +80,11 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+
+# the Colab setup cell and the "Open in Colab" badges are made from one address (tools/colab_cell.py)
+fork: $(STAMP)
+	@test -n "$(REPO)" || { echo "usage: make fork REPO=owner/name" >&2; exit 2; }
+	$(BIN)/python tools/colab_cell.py --repo "$(REPO)"
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,7 +1,10 @@
 """Command line for the course data: ``python -m helpers.data {status,fetch} ...``.
 
-``status`` prints which data sets are in the data directory; ``fetch NAME ...``
-downloads them (``fetch --make-data`` downloads everything ``make data`` should).
+``status`` prints which data sets are in the data directory, which copy each
+is (the published one, checksum verified, or one built here) and where each
+comes from, in the order ``fetch`` tries its sources; ``fetch NAME ...`` gets
+them (``fetch --make-data`` gets everything ``make data`` should, building
+``gtzan/features_30_sec.csv`` from the audio when there is no Kaggle copy).
 Exit status: 0 when fine, 1 when a download failed, 2 for usage errors.
 """
 from __future__ import annotations
@@ -32,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     root = args.data_dir or data_dir()
 
     if args.command == "status":
+        table = status(root)
         print(f"data directory: {root}")
-        print(status(root).to_string())
+        print(table.drop(columns="sources").to_string())
+        print("sources, in the order fetch tries them:")
+        for name, sources in table["sources"].items():
+            print(f"  {name}: {sources}")
         return 0
     names = list(args.names)
     if args.make_data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from helpers import datasets
 from helpers.data import main
 
 
@@ -12,6 +13,19 @@ def test_status_lists_every_dataset(data_root, capsys):
     out = capsys.readouterr().out
     for name in ("echonest", "gtzan", "gtzan-splits", "fma-metadata", "librosa"):
         assert name in out
+
+
+def test_status_says_which_copy_and_which_sources(data_root, capsys, monkeypatch):
+    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "kagglehub is not installed")
+    assert main(["--data-dir", str(data_root), "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("gtzan-features "))
+    assert "Kaggle copy, sha256 verified" in row
+    assert "gtzan/genres_original" in next(line for line in lines if line.startswith("gtzan "))
+    assert "  gtzan: web.archive.org; huggingface.co; Kaggle andradaolteanu/gtzan-dataset-music-genre-classification " \
+        "(kagglehub is not installed)" in lines
+    assert "  gtzan-features: Kaggle andradaolteanu/gtzan-dataset-music-genre-classification (kagglehub is not " \
+        "installed); built from the GTZAN audio with the course's extractor" in lines
 
 
 def test_fetch_present_data_needs_no_network(data_root, capsys):
@@ -27,6 +41,9 @@ def test_fetch_unknown_name_is_a_usage_error(tmp_path):
     assert proc.returncode == 2 and "unknown data set(s) nope" in proc.stderr
 
 
-def test_fetch_manual_dataset_fails_with_reason(tmp_path, capsys):
+def test_feature_table_without_audio_fails_with_reason(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "kagglehub is not installed")
     assert main(["--data-dir", str(tmp_path), "fetch", "gtzan-features"]) == 1
-    assert "gtzan-features: FAILED" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "gtzan-features: FAILED: data set 'gtzan-features' could not be fetched from any of its sources" in err
+    assert "kagglehub is not installed" in err and "data set 'gtzan' (GTZAN genre collection (audio))" in err

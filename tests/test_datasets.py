@@ -4,11 +4,14 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import json
+import logging
 import shutil
 import tarfile
 import threading
 import warnings
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +39,25 @@ def test_full_gtzan_archive_checksum_matches_shared_readme():
     assert datasets.REGISTRY["gtzan"].archive.known_hash == (
         "sha256:24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6"
     )
+
+
+def test_gtzan_sources_in_order(tmp_path):
+    """The web archive, then Hugging Face (same checksum), then Kaggle through kagglehub."""
+    gtzan = datasets.REGISTRY["gtzan"]
+    assert gtzan.archive.urls == (
+        "https://web.archive.org/web/20220328223413/http://opihi.cs.uvic.ca/sound/genres.tar.gz",
+        "https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/genres.tar.gz",
+    )
+    assert gtzan.kaggle.handle == "andradaolteanu/gtzan-dataset-music-genre-classification"
+    assert dict(gtzan.kaggle.members) == {
+        "Data/genres_original": "gtzan/genres_original",
+        "Data/features_30_sec.csv": "gtzan/features_30_sec.csv",
+    }
+    assert [n for _, n in gtzan.kaggle.counts] == [100] * 10
+    features = datasets.REGISTRY["gtzan-features"]
+    assert features.in_make_data and features.kaggle is not None and features.build is not None
+    assert [s.split(" (")[0] for s in datasets.status(tmp_path).loc["gtzan", "sources"].split("; ")] == [
+        "web.archive.org", "huggingface.co", "Kaggle andradaolteanu/gtzan-dataset-music-genre-classification"]
 
 
 # ----------------------------------------------------------------------------- loaders, real data
@@ -275,9 +297,14 @@ def test_fetch_extracts_archives(server, registry, tmp_path, kind):
     assert not (root / f"arch/a.{kind}").exists()  # the archive is removed after extraction
 
 
-def test_manual_dataset_cannot_be_fetched(tmp_path):
-    with pytest.raises(DownloadError, match="kaggle"):
+def test_feature_table_without_audio_or_kaggle_cannot_be_fetched(tmp_path, no_kaggle):
+    with pytest.raises(DownloadError) as info:
         datasets.fetch("gtzan-features", tmp_path, progressbar=False)
+    message = str(info.value)
+    assert "Kaggle andradaolteanu/gtzan-dataset-music-genre-classification (kagglehub): skipped: no Kaggle" in message
+    assert "built from the GTZAN audio with the course's extractor: data set 'gtzan'" in message
+    assert f"save it as {tmp_path / 'gtzan/features_30_sec.csv'}" in message
+    assert not any(tmp_path.rglob("*.csv"))
 
 
 def test_verify_file_caches_and_detects_change(tmp_path):
@@ -290,3 +317,146 @@ def test_verify_file_caches_and_detects_change(tmp_path):
         datasets.verify_file(path, good)
     with pytest.raises(DataNotFoundError):
         datasets.verify_file(tmp_path / "missing", good)
+
+
+# ----------------------------------------------------------------------------- several sources (local server)
+
+
+@pytest.fixture
+def no_kaggle(monkeypatch):
+    """As on a machine without Kaggle credentials, whether or not kagglehub is installed."""
+    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "no Kaggle credentials configured")
+
+
+def _gtzan_archive(amplitude: float = 0.1) -> bytes:
+    """A tiny genres.tar.gz in the original layout: genres/blues/blues.00000.au (0.1 s)."""
+    import numpy as np
+    import soundfile as sf
+
+    clip = io.BytesIO()
+    sf.write(clip, np.full(2205, amplitude, dtype=np.float32), 22050, format="AU", subtype="PCM_16")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        info = tarfile.TarInfo("genres/blues/blues.00000.au")
+        info.size = len(clip.getvalue())
+        t.addfile(info, io.BytesIO(clip.getvalue()))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def gtzan_at(server, monkeypatch, no_kaggle):
+    """Point the registry's GTZAN archive at addresses of the local server, in the order given.
+
+    The server holds good.tar.gz (whose sha256 is registered) and bad.tar.gz
+    (another archive: wrong checksum); any other name is a 404; a full URL is used as is.
+    """
+    srv, url = server
+    good = _gtzan_archive()
+    (srv / "good.tar.gz").write_bytes(good)
+    (srv / "bad.tar.gz").write_bytes(_gtzan_archive(amplitude=0.2))
+
+    def use(*names: str) -> list[str]:
+        urls = [n if n.startswith("http") else f"{url}/{n}" for n in names]
+        gtzan = datasets.REGISTRY["gtzan"]
+        archive = replace(gtzan.archive, url=urls[0], mirrors=tuple(urls[1:]), known_hash=_sha256(good))
+        monkeypatch.setitem(datasets.REGISTRY, "gtzan", replace(gtzan, archive=archive))
+        return urls
+
+    return use
+
+
+REFUSED = "http://127.0.0.1:9/genres.tar.gz"  # nothing listens on the discard port
+
+
+def _failure_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "failed" in r.getMessage()]
+
+
+@pytest.mark.parametrize("first, why", [("missing.tar.gz", "refused (HTTP 404)"), (REFUSED, "connection refused")])
+def test_gtzan_falls_through_to_the_second_source(gtzan_at, tmp_path, caplog, first, why):
+    urls = gtzan_at(first, "good.tar.gz")
+    root = tmp_path / "data"
+    assert datasets.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres"
+    assert datasets.gtzan_clips(root)["clip_id"].tolist() == ["blues.00000"]
+    assert not (root / "gtzan/genres.tar.gz").exists()
+    assert _failure_lines(caplog) == [f"gtzan/genres.tar.gz: source {urls[0]} failed: {why}"]
+
+
+def test_gtzan_skips_a_source_with_the_wrong_checksum(gtzan_at, tmp_path, caplog):
+    urls = gtzan_at("missing.tar.gz", "bad.tar.gz", "good.tar.gz")
+    root = tmp_path / "data"
+    datasets.fetch("gtzan", root, progressbar=False)
+    assert _failure_lines(caplog) == [
+        f"gtzan/genres.tar.gz: source {urls[0]} failed: refused (HTTP 404)",
+        f"gtzan/genres.tar.gz: source {urls[1]} failed: checksum mismatch (the download was discarded)",
+    ]
+    # only the good archive was used: its clip, and nothing else, is in the data directory
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        "gtzan/genres/blues/blues.00000.au"]
+    with tarfile.open(fileobj=io.BytesIO(_gtzan_archive())) as t:
+        assert (root / "gtzan/genres/blues/blues.00000.au").read_bytes() == t.extractfile(t.getmembers()[0]).read()
+
+
+def test_gtzan_all_sources_fail_with_one_clear_error(gtzan_at, tmp_path, caplog):
+    urls = gtzan_at(REFUSED, "missing.tar.gz", "bad.tar.gz")
+    root = tmp_path / "data"
+    with pytest.raises(DownloadError) as info:
+        datasets.fetch("gtzan", root, progressbar=False)
+    message = str(info.value)
+    assert "\n" not in message
+    for url, why in zip(urls, ["connection refused", "refused (HTTP 404)", "checksum mismatch"]):
+        assert f"{url}: {why}" in message
+    assert f"Kaggle {datasets.REGISTRY['gtzan'].kaggle.handle} (kagglehub): skipped: no Kaggle credentials" in message
+    assert "By hand: download genres.tar.gz (sha256 " in message
+    assert f"save it as {root / 'gtzan/genres.tar.gz'}" in message
+    assert f"Data/genres_original as {root / 'gtzan/genres_original'}" in message
+    assert len(_failure_lines(caplog)) == 4  # one line per source: three addresses and Kaggle
+    assert not [p for p in root.rglob("*") if p.is_file()]  # no partial or rejected file left behind
+
+
+def test_archive_placed_by_hand_is_verified_and_extracted(gtzan_at, server, tmp_path):
+    srv, _ = server
+    gtzan_at(REFUSED)
+    root = tmp_path / "data"
+    (root / "gtzan").mkdir(parents=True)
+    shutil.copy(srv / "good.tar.gz", root / "gtzan/genres.tar.gz")
+    assert datasets.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres"
+    assert (root / "gtzan/genres/blues/blues.00000.au").is_file()
+    assert not (root / "gtzan/genres.tar.gz").exists()
+
+
+# ----------------------------------------------------------------------------- a feature table built here
+
+
+def _write_table(root: Path, text: str, *, record: dict | None = None) -> Path:
+    path = root / "gtzan/features_30_sec.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if record is not None:
+        (root / "gtzan/features_30_sec.built.json").write_text(json.dumps(record))
+    return path
+
+
+_TABLE = "filename,length,tempo,label\nblues.00000.wav,661794,123.0,blues\nrock.00001.au,661500,99.4,rock\n"
+
+
+def test_built_feature_table_is_recognised_by_its_record(tmp_path):
+    _write_table(tmp_path, _TABLE, record={"sha256": _sha256(_TABLE.encode()), "n_clips": 2,
+                                           "built_by": "helpers.gtzan_features.gtzan_feature_vector"})
+    table = datasets.load_gtzan_features(tmp_path)
+    assert table["clip_id"].tolist() == ["blues.00000", "rock.00001"]
+    assert table.columns[:3].tolist() == ["filename", "clip_id", "length"]
+    assert "built here from 2 clips" in datasets.status(tmp_path).loc["gtzan-features", "copy"]
+
+
+@pytest.mark.parametrize("record", [None, "altered", "not json"])
+def test_feature_table_neither_kaggle_nor_built_here_is_rejected(tmp_path, record):
+    if record is None:
+        _write_table(tmp_path, _TABLE)
+    else:
+        _write_table(tmp_path, _TABLE.replace("123.0", "124.0"), record={"sha256": _sha256(_TABLE.encode())})
+        if record == "not json":
+            (tmp_path / "gtzan/features_30_sec.built.json").write_text("{")
+    with pytest.raises(ChecksumError, match="features_30_sec.csv: sha256 checksum mismatch"):
+        datasets.load_gtzan_features(tmp_path)
+    assert "CHECKSUM MISMATCH" in datasets.status(tmp_path).loc["gtzan-features", "copy"]

@@ -1,8 +1,9 @@
 """Helpers for the 'From Waveforms to Genres' course.
 
-Importing :mod:`helpers` points librosa's example recordings at
-``<data dir>/librosa`` (see :func:`helpers.config.configure_librosa_data`)
-before anything imports librosa, so ``librosa.ex("trumpet")`` works offline.
+Importing :mod:`helpers` has no side effects on other packages: it sets no
+environment variable, changes nothing inside librosa and does not import
+TensorFlow. librosa's example recordings are read offline from
+``<data dir>/librosa`` with :func:`helpers.datasets.librosa_example`.
 
 Modules, by concern:
 
@@ -29,8 +30,6 @@ import warnings
 
 from .config import configure_librosa_data, data_dir, seed_everything
 from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError
-
-configure_librosa_data()
 
 # pooch (loaded by librosa) imports tqdm.auto; without ipywidgets, tqdm warns in every notebook
 # that it falls back to a text bar. The text bar is what the course wants, so silence that one warning.

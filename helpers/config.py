@@ -21,6 +21,7 @@ __all__ = [
     "full_run",
     "seed_everything",
     "configure_librosa_data",
+    "librosa_data_dir",
     "import_tensorflow",
 ]
 
@@ -171,13 +172,36 @@ def import_tensorflow():
     return tensorflow
 
 
+def librosa_data_dir(root: Path | None = None) -> Path:
+    """The folder of librosa's example recordings: ``<data dir>/librosa``.
+
+    A ``LIBROSA_DATA_DIR`` the user set before importing :mod:`helpers` wins
+    when no ``root`` is given. Nothing is changed: no environment variable is
+    set and librosa is not touched.
+
+    Parameters
+    ----------
+    root : pathlib.Path, optional
+        The data directory; defaults to :func:`data_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if _USER_LIBROSA_DIR and root is None:
+        return Path(_USER_LIBROSA_DIR)
+    return (root or data_dir()) / "librosa"
+
+
 def configure_librosa_data(root: Path | None = None) -> Path:
     """Make ``librosa.ex(...)`` read its example recordings from ``<data dir>/librosa``.
 
-    librosa reads ``LIBROSA_DATA_DIR`` once, when it is first imported.
-    :mod:`helpers` calls this on import, before anything imports librosa; if
+    librosa reads ``LIBROSA_DATA_DIR`` once, when it is first imported; if
     librosa was imported earlier, its download cache is re-pointed as well.
-    An explicit ``LIBROSA_DATA_DIR`` set by the user is respected.
+    An explicit ``LIBROSA_DATA_DIR`` set by the user is respected. Only
+    ``python -m helpers.data fetch librosa`` needs this (librosa downloads its
+    own examples); reading them goes through
+    :func:`helpers.datasets.librosa_example`, which changes nothing.
 
     Parameters
     ----------
@@ -191,10 +215,8 @@ def configure_librosa_data(root: Path | None = None) -> Path:
     """
     import sys
 
-    if _USER_LIBROSA_DIR and root is None:
-        target = Path(_USER_LIBROSA_DIR)
-    else:
-        target = (root or data_dir()) / "librosa"
+    target = librosa_data_dir(root)
+    if not (_USER_LIBROSA_DIR and root is None):
         os.environ["LIBROSA_DATA_DIR"] = str(target)
     files = sys.modules.get("librosa.util.files")
     if files is not None:

@@ -955,7 +955,8 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
     Returns
     -------
     str
-        The local file path, as ``librosa.ex`` would return it.
+        The local file path, the one ``librosa.ex`` would return with
+        ``LIBROSA_DATA_DIR`` pointing at the folder.
 
     Raises
     ------
@@ -963,11 +964,9 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
         If the recording is not in the data directory (no download is tried,
         unless ``COURSE_FETCH_MISSING=1``, as on Colab).
     """
-    from .config import configure_librosa_data
+    from .config import librosa_data_dir
 
-    folder = configure_librosa_data()
-    import librosa
-
+    folder = librosa_data_dir()
     index = _librosa_index()
     if key not in index:
         raise CourseError(f"unknown librosa example {key!r}; known: {', '.join(sorted(index))}")
@@ -981,7 +980,7 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
             f"Fetch it with: {REGISTRY['librosa'].fetch_command}; or point COURSE_DATA_DIR at a "
             "folder that has a librosa/ sub-folder."
         )
-    return librosa.ex(key, hq=hq)
+    return str(path)  # where librosa.ex(key) would find it, without touching librosa's settings
 
 
 # ----------------------------------------------------------------------------- loaders

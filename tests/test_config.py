@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -50,17 +51,32 @@ def test_seed_everything_makes_numpy_repeatable():
     assert np.array_equal(a, np.random.rand(3))
 
 
-def test_librosa_examples_point_at_data_dir_before_librosa_import(tmp_path):
-    """A fresh interpreter: importing helpers first makes librosa use <data dir>/librosa."""
+def test_import_helpers_has_no_side_effects(tmp_path):
+    """A fresh interpreter: importing helpers (and every loader module) sets no environment variable,
+    leaves librosa's example cache where librosa put it, and does not load TensorFlow."""
     code = (
-        "import os, helpers, librosa, importlib;"
-        "f = importlib.import_module('librosa.util.files');"
-        "print(os.environ['LIBROSA_DATA_DIR']); print(getattr(f, '__GOODBOY').path)"
+        "import os, sys, importlib, json\n"
+        "before = dict(os.environ)\n"
+        "import librosa\n"
+        "f = importlib.import_module('librosa.util.files'); path = str(getattr(f, '__GOODBOY').path)\n"
+        "import helpers, helpers.datasets, helpers.audio, helpers.features, helpers.extract\n"
+        "print(json.dumps({'env': dict(os.environ) == before, 'librosa': str(getattr(f, '__GOODBOY').path) == path,\n"
+        "                  'tensorflow': 'tensorflow' in sys.modules}))\n"
     )
     env = {"COURSE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    lines = out.stdout.split()
-    assert lines == [str(tmp_path / "librosa"), str(tmp_path / "librosa")]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"env": True, "librosa": True, "tensorflow": False}
+
+
+def test_librosa_example_reads_the_data_dir_without_changing_anything(data_root, monkeypatch):
+    from helpers.datasets import librosa_example
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(data_root))
+    monkeypatch.setattr(config, "_USER_LIBROSA_DIR", None)
+    before = dict(os.environ)
+    path = librosa_example("trumpet")
+    assert Path(path).is_file() and Path(path).parent == data_root / "librosa"
+    assert dict(os.environ) == before
 
 
 def test_configure_librosa_data_repoints_already_imported_librosa(tmp_path, monkeypatch):

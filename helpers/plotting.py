@@ -155,8 +155,13 @@ def plot_spectrogram(
     return ax
 
 
-def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, title: str = "MFCCs"):
-    """MFCC matrix ``(n_mfcc, frames)``: coefficient index against time, colour bar in dB-like units."""
+def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, title: str = "MFCCs",
+              label: str = "Coefficient value (dB-scaled)"):
+    """MFCC matrix ``(n_mfcc, frames)``: coefficient index (from 0) against time, with a colour bar.
+
+    ``label`` names the colour bar's units: pass e.g. ``"Standardised value"`` for MFCCs scaled per
+    coefficient (raw coefficient 0, the overall loudness, is far larger than the rest and swamps them).
+    """
     import librosa.display
 
     ax = _axes(ax)
@@ -164,7 +169,7 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, titl
     n = mfcc.shape[0]
     ax.set_yticks(np.arange(0, n, max(1, n // 5)) + 0.5, labels=np.arange(0, n, max(1, n // 5)))
     ax.set(title=title, xlabel="Time (s)", ylabel="MFCC coefficient (index)")
-    _colorbar(ax, img, "Coefficient value (dB-scaled)")
+    _colorbar(ax, img, label)
     return ax
 
 

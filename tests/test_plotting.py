@@ -81,7 +81,9 @@ def test_mfcc_and_chroma_have_colorbars(tone):
 
     ax = P.plot_mfcc(librosa.feature.mfcc(y=tone, sr=SR, n_mfcc=13), SR)
     _check(ax, "(s)", "coefficient")
-    assert ax.colorbar.ax.get_ylabel()
+    assert ax.colorbar.ax.get_ylabel() == "Coefficient value (dB-scaled)"
+    ax = P.plot_mfcc(librosa.feature.mfcc(y=tone, sr=SR, n_mfcc=13), SR, label="Standardised value")
+    assert ax.colorbar.ax.get_ylabel() == "Standardised value"
     ax = P.plot_chroma(librosa.feature.chroma_stft(y=tone, sr=SR), SR)
     _check(ax, "(s)", "Pitch class")
     assert ax.colorbar.ax.get_ylabel()

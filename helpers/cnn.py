@@ -483,7 +483,7 @@ def train_cnn_cli(args) -> int:
     from .datasets import GTZAN_GENRES, gtzan_clips
     from .modelio import save_model
     from .sequences import build_segment_dataset
-    from .splits import clip_level, group_train_val_test_split
+    from .splits import clip_level, group_train_val_test_split, require_classes
     from .tfdata import array_dataset
 
     seed = getattr(args, "seed", None)
@@ -495,6 +495,7 @@ def train_cnn_cli(args) -> int:
     data = build_segment_dataset(clips, CNN_SPEC, sr=22050, segment_seconds=3.0, progress=False)
     X, y, groups = np.asarray(data["X"], np.float32), np.asarray(data["y"]), np.asarray(data["clip_id"])
     genres = [str(g) for g in data.get("genres", GTZAN_GENRES)]
+    require_classes(groups, y, names=genres)
     tr, va, te = group_train_val_test_split(groups, labels=y, val_size=0.15, test_size=0.15, seed=seed)
     mean, std = standardize_stats(X[tr])
     Xn = ((X - mean) / std)[..., np.newaxis]

@@ -71,7 +71,10 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     Raises
     ------
     CourseError
-        If the name does not end in ``.keras`` or a required key is missing.
+        If the name does not end in ``.keras``, a required key is missing, the
+        metadata names another number of genres than the network has outputs,
+        or the file cannot be written (the previous file, if any, is left as
+        it was: the model is written under a temporary name and then renamed).
     """
     path = Path(path)
     if path.suffix != ".keras":
@@ -79,16 +82,34 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
         raise CourseError(f"{path}: model metadata lacks {', '.join(missing)}")
+    units = (getattr(model, "output_shape", None) or (None,))[-1]
+    if units is not None and units != len(metadata["genres"]):
+        raise CourseError(f"{path}: the metadata names {len(metadata['genres'])} genres for a network "
+                          f"with {units} outputs")
     import keras
 
     meta = _jsonable(dict(metadata))
     meta.setdefault("keras_version", keras.__version__)
     meta.setdefault("format", "waveforms-to-genres model 1")
     text = json.dumps(meta, indent=1, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(METADATA_ENTRY, text)
+    # write under a temporary name in the same folder, then rename: an interrupted or failed save
+    # (Ctrl-C, full disk) never leaves a half-written file where a good model was
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.keras")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(partial)
+        with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(METADATA_ENTRY, text)
+        with open(partial, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        before = "the previous file is unchanged" if path.exists() else "nothing was written"
+        raise CourseError(f"{path}: cannot write the model ({exc.strerror or exc}); {before}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -12,7 +12,50 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["group_train_val_test_split", "split_summary", "vote", "clip_level"]
+from .errors import CourseError
+
+__all__ = ["require_classes", "group_train_val_test_split", "split_summary", "vote", "clip_level"]
+
+
+def require_classes(groups: Sequence, labels: Sequence, *, min_groups: int = 3, names: Sequence | None = None) -> None:
+    """Refuse data that a classifier cannot learn from and be tested on, before any training.
+
+    Parameters
+    ----------
+    groups : sequence
+        Group (clip id) of every row.
+    labels : sequence
+        Class of every row.
+    min_groups : int
+        Fewest groups (clips) a class needs: 3 gives it one clip each in
+        training, validation and test.
+    names : sequence, optional
+        Display names of the classes (``names[label]``), for the message.
+
+    Raises
+    ------
+    CourseError
+        With fewer than two classes ("cannot learn genres from one genre"),
+        or when a class has fewer than ``min_groups`` groups (naming them).
+
+    Examples
+    --------
+    >>> require_classes(["a", "b", "c", "d", "e", "f"], [0, 0, 0, 1, 1, 1])
+    >>> require_classes(["a", "b", "c"], [0, 0, 0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    helpers.errors.CourseError: only one genre (0) in the data: ...
+    """
+    per_class = pd.Series(np.asarray(labels)).groupby(np.asarray(groups), sort=False).first().value_counts()
+    show = (lambda c: names[c]) if names is not None else (lambda c: c)
+    if len(per_class) < 2:
+        only = show(per_class.index[0]) if len(per_class) else "none"
+        raise CourseError(f"only one genre ({only}) in the data: a classifier needs at least two genres to learn from")
+    few = per_class[per_class < min_groups]
+    if len(few):
+        listed = ", ".join(f"{show(c)} ({n})" for c, n in few.items())
+        raise CourseError(f"too few clips for a train/validation/test split: {listed}; "
+                          f"each genre needs at least {min_groups} clips")
 
 
 def group_train_val_test_split(

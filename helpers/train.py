@@ -37,7 +37,7 @@ import pandas as pd
 
 from .config import cache_dir, seed_everything
 from .errors import CourseError
-from .splits import group_train_val_test_split
+from .splits import group_train_val_test_split, require_classes
 
 __all__ = [
     "TrainResult",
@@ -342,6 +342,7 @@ def _train_lstm_cli(args: argparse.Namespace) -> int:
           f"{len(ds['genres'])} genres; skipped {len(ds['skipped'])} clip(s)")
     for s in ds["skipped"]:
         print(f"  skipped {s}")
+    require_classes(ds["clip_id"], ds["y"], names=ds["genres"])
     parts, split = clip_split(ds, clips, seed=args.seed)
     result = train_lstm(ds, parts, split=split, epochs=args.epochs, seed=args.seed)
     path = save_model(result.model, args.out, model_metadata("lstm", ds, result))
@@ -364,6 +365,20 @@ def _train_cnn_cli(args: argparse.Namespace) -> int:
         return 2
     status = cnn.train_cnn_cli(args)
     return int(status or 0)
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a model cannot be written at ``path`` (a folder, under a file, not writable), or None."""
+    if path.is_dir():
+        return "is a folder; name a .keras file"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"the folder {parent} is not writable"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -395,11 +410,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
     if args.data_dir is not None and not args.data_dir.is_dir():
         parser.error(f"--data-dir {args.data_dir} is not a folder")
+    problem = _unwritable(args.out)
+    if problem:  # checked before any work, so a bad path does not waste a training run
+        parser.error(f"--out {args.out}: {problem}")
+    existed = args.out.exists()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         if args.model == "lstm":
             return _train_lstm_cli(args)
         return _train_cnn_cli(args)
+    except KeyboardInterrupt:
+        print("interrupted; " + ("the previous model is unchanged" if existed else "nothing was written"), file=sys.stderr)
+        return 130
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

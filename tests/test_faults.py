@@ -1,0 +1,138 @@
+"""Faults that must never lose a model or waste a training run (issue: reliability of the command lines).
+
+Each test injects one fault (a full disk, Ctrl-C at the save, a bad --out, data a classifier cannot learn
+from) and asserts the exit code, the one-line message, and that no previous file changed.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import zipfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+keras = pytest.importorskip("keras")
+
+from helpers import modelio  # noqa: E402
+from helpers import train as train_cli  # noqa: E402
+from helpers.config import seed_everything  # noqa: E402
+from helpers.errors import CourseError  # noqa: E402
+from helpers.models import build_lstm  # noqa: E402
+from helpers.splits import require_classes  # noqa: E402
+
+from .conftest import SR, sine  # noqa: E402
+from .test_modelio import _metadata  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model():
+    import tensorflow  # noqa: F401
+
+    seed_everything(0)
+    return build_lstm((20, 13), 3, units=8, dense_units=8)
+
+
+@pytest.fixture
+def good_file(model, tmp_path):
+    path = modelio.save_model(model, tmp_path / "model.keras", _metadata())
+    return path, path.read_bytes()
+
+
+def _leftovers(folder):
+    return [p.name for p in folder.iterdir() if "partial" in p.name]
+
+
+def test_a_full_disk_at_the_save_leaves_the_previous_model(model, good_file, monkeypatch):
+    path, before = good_file
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full)
+    with pytest.raises(CourseError) as err:
+        modelio.save_model(model, path, _metadata())
+    assert str(err.value) == f"{path}: cannot write the model (No space left on device); the previous file is unchanged"
+    assert path.read_bytes() == before and not _leftovers(path.parent)
+
+
+def test_ctrl_c_at_the_save_leaves_the_previous_model(model, good_file, monkeypatch):
+    path, before = good_file
+
+    def interrupt(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        modelio.save_model(model, path, _metadata())
+    assert path.read_bytes() == before and not _leftovers(path.parent)
+
+
+def test_a_failed_first_save_writes_nothing(model, tmp_path, monkeypatch):
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system")))
+    with pytest.raises(CourseError, match="nothing was written"):
+        modelio.save_model(model, tmp_path / "new.keras", _metadata())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_must_name_as_many_genres_as_the_network_has_outputs(model, tmp_path):
+    meta = _metadata() | {"genres": ["blues", "rock"]}
+    with pytest.raises(CourseError, match="names 2 genres for a network with 3 outputs"):
+        modelio.save_model(model, tmp_path / "m.keras", meta)
+    assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.parametrize("make_out, reason", [
+    (lambda t: t / "a_folder.keras", "is a folder"),
+    (lambda t: t / "a_file" / "m.keras", "is a file, not a folder"),
+])
+def test_a_bad_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch, make_out, reason):
+    (tmp_path / "a_folder.keras").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setattr(train_cli, "_train_lstm_cli", lambda args: pytest.fail("training started"))
+    with pytest.raises(SystemExit) as stop:
+        train_cli.main(["lstm", "--out", str(make_out(tmp_path))])
+    assert stop.value.code == 2
+    assert reason in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("existed, message", [(False, "interrupted; nothing was written"),
+                                              (True, "interrupted; the previous model is unchanged")])
+def test_ctrl_c_during_training_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch, existed, message):
+    out = tmp_path / "m.keras"
+    if existed:
+        out.write_bytes(b"a good model")
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_cli, "_train_lstm_cli", interrupted)
+    assert train_cli.main(["lstm", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == message + "\n"
+    assert (out.read_bytes() == b"a good model") if existed else not out.exists()
+
+
+def test_one_genre_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "data" / "gtzan" / "genres_original" / "rock"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        sf.write(folder / f"rock.{i:05d}.wav", sine(220.0 * (1 + 0.1 * i), 6.5), SR)
+    monkeypatch.setattr(train_cli, "train_lstm", lambda *a, **k: pytest.fail("training started"))
+    out = tmp_path / "m.keras"
+    assert train_cli.main(["lstm", "--out", str(out), "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: only one genre (rock) in the data: a classifier needs at least two genres to learn from\n"
+    assert not out.exists()
+
+
+def test_too_few_clips_of_a_genre_are_named():
+    groups = ["a", "b", "c", "d", "e"]
+    with pytest.raises(CourseError, match=r"too few clips .*: rock \(2\); each genre needs at least 3"):
+        require_classes(groups, [0, 0, 0, 1, 1], names=["blues", "rock"])
+    require_classes(groups + ["f"], [0, 0, 0, 1, 1, 1])  # three of each: fine
+    with pytest.raises(CourseError, match="only one genre"):
+        require_classes(np.array(["a", "b", "c"]), np.array([1, 1, 1]))

@@ -171,7 +171,8 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
     ------
     CourseError
         If the file is missing, not a ``.keras`` archive, not a course model,
-        or Keras cannot rebuild the model from it.
+        Keras cannot rebuild the model from it, its metadata names another
+        number of genres than the network has outputs, or a weight is not finite.
     """
     meta = read_metadata(path)
     import keras
@@ -181,4 +182,9 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad archive
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CourseError(f"{path}: Keras cannot load this model ({reason})") from exc
+    units = (getattr(model, "output_shape", None) or (None,))[-1]
+    if units is not None and units != len(meta["genres"]):
+        raise CourseError(f"{path}: its metadata names {len(meta['genres'])} genres but the network has {units} outputs")
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        raise CourseError(f"{path}: the model's weights are not all finite (NaN or infinity); train it again")
     return model, meta

@@ -84,6 +84,9 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any]) 
         out["error"] = _one_line(exc, path, prefix=f"cannot be classified ({type(exc).__name__}: ")
         return out
     mean = proba.mean(axis=0)
+    if not np.isfinite(mean).all():
+        out["error"] = f"{path}: the model gave probabilities that are not finite numbers"
+        return out
     genres = [str(g) for g in metadata["genres"]]
     out["genre"] = genres[int(mean.argmax())]
     out["probabilities"] = {g: round(float(p), 6) for g, p in zip(genres, mean)}
@@ -134,14 +137,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     failed = 0
-    for f in args.files:
-        result = predict_file(f, model, metadata)
-        failed += result["error"] is not None
-        if args.json:
-            print(json.dumps(result), flush=True)
-        else:
-            stream = sys.stderr if result["error"] else sys.stdout
-            print(format_result(result), file=stream, flush=True)
+    try:
+        for f in args.files:
+            result = predict_file(f, model, metadata)
+            failed += result["error"] is not None
+            if args.json:
+                print(json.dumps(result, allow_nan=False), flush=True)
+            else:
+                stream = sys.stderr if result["error"] else sys.stdout
+                print(format_result(result), file=stream, flush=True)
+    except BrokenPipeError:  # the reader went away (`... --json | head -1`): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 1 if failed else 0
 
 

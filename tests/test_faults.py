@@ -136,3 +136,65 @@ def test_too_few_clips_of_a_genre_are_named():
     require_classes(groups + ["f"], [0, 0, 0, 1, 1, 1])  # three of each: fine
     with pytest.raises(CourseError, match="only one genre"):
         require_classes(np.array(["a", "b", "c"]), np.array([1, 1, 1]))
+
+
+# ----------------------------------------------------------------------------- model files that lie
+
+
+def _rewrite_metadata(path, **changes):
+    """A copy of a model file whose course metadata says something else (what a hand-edited file would)."""
+    import json
+
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    meta = json.loads(entries[modelio.METADATA_ENTRY]) | changes
+    entries[modelio.METADATA_ENTRY] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+
+
+def test_a_model_whose_metadata_names_other_genres_is_refused_once(good_file, tmp_path, capsys):
+    from helpers import predict as predict_cli
+
+    path, _ = good_file
+    _rewrite_metadata(path, genres=["a", "b", "c", "d", "e"])
+    with pytest.raises(CourseError, match="names 5 genres but the network has 3 outputs"):
+        modelio.load_model(path)
+    clip = tmp_path / "x.wav"
+    sf.write(clip, sine(330.0, 4.0), SR)
+    assert predict_cli.main([str(clip), str(clip), "--model", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[1].endswith("names 5 genres but the network has 3 outputs")  # usage + one line
+
+
+def test_a_model_with_nan_weights_is_refused(model, tmp_path):
+    broken = keras.models.clone_model(model)
+    weights = model.get_weights()
+    weights[0] = np.full_like(weights[0], np.nan)
+    broken.set_weights(weights)
+    path = modelio.save_model(broken, tmp_path / "nan.keras", _metadata())
+    with pytest.raises(CourseError, match="weights are not all finite"):
+        modelio.load_model(path)
+
+
+def test_predict_json_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`python -m helpers.predict a b --json | head -1`: no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    from helpers.models import build_lstm as lstm
+    from helpers.sequences import MFCC_SPEC, check_spec
+
+    seed_everything(0)
+    path = modelio.save_model(lstm((130, 13), 3, units=8, dense_units=8), tmp_path / "m.keras",
+                              _metadata() | {"feature_spec": check_spec(MFCC_SPEC)})
+    clips = []
+    for i in range(40):
+        clips.append(tmp_path / f"c{i}.wav")
+        sf.write(clips[-1], sine(220.0 + 10 * i, 3.5), SR)
+    cmd = f"{sys.executable} -m helpers.predict {' '.join(map(str, clips))} --model {path} --json | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.stdout.count("\n") == 1 and '"genre"' in done.stdout
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

@@ -651,6 +651,14 @@ def extract_features(
     tasks.sort(key=lambda task: -_size_or_zero(task[1]))
     bar = _progress_bar(len(table), n_cached, progress, desc=name.rsplit(".", 1)[-1])
     try:
+        if len(tasks) > 1 and (backend == "dask" or _n_workers(n_jobs) > 1):
+            # numba compiles librosa's jitted functions on first use and caches them on disk; fresh
+            # worker processes doing that at the same time can crash or leave a broken cache, so the
+            # smallest file runs here first and the workers start with everything compiled
+            i, path, cache_path = tasks.pop()
+            with _single_threaded():
+                results[i] = _process_file(path, func, params, sr, segment_seconds, duration, cache_path, on_error)
+            bar.update(1)
         if tasks:
             if backend == "local":
                 results.update(_run_local(tasks, func, params, sr, segment_seconds, duration, on_error, n_jobs, bar))

@@ -259,3 +259,15 @@ def test_dask_matches_local_on_real_clips(data_root, tmp_path):
     # the workers filled the same cache the local backend reads
     again = run(clips, func=basic_features, cache=tmp_path / "c", duration=6.0, segment_seconds=3.0)
     assert again.n_computed == 0
+
+
+def _pid_feature(y, sr):
+    """Which process computed this file (a feature function for the test below)."""
+    return {"pid": float(os.getpid())}
+
+
+def test_the_first_file_runs_in_this_process_before_workers_start(tones):
+    """A warm-up in the parent, so that parallel workers never compile and cache numba code at once."""
+    res = run(tones, func=_pid_feature, cache=False, n_jobs=2)
+    pids = res.table["pid"].astype(int)
+    assert (pids == os.getpid()).sum() == 1 and pids.nunique() >= 2

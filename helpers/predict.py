@@ -127,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: also the harmless tf.data "NodeDef mentions" line
     parser = _parser()
     args = parser.parse_args(argv)
+    from .config import import_tensorflow
     from .modelio import load_model, read_metadata
 
     try:
         read_metadata(args.model)  # fast checks before TensorFlow starts
+        import_tensorflow()  # without its start-up log lines, so an error is the only line on stderr
         model, metadata = load_model(args.model)
     except CourseError as exc:
         parser.print_usage(sys.stderr)

@@ -415,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {args.out}: {problem}")
     existed = args.out.exists()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    from .config import import_tensorflow
+
+    import_tensorflow()  # without its start-up log lines, so an error is the only line on stderr
     try:
         if args.model == "lstm":
             return _train_lstm_cli(args)

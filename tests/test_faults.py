@@ -198,3 +198,20 @@ def test_predict_json_into_a_closed_pipe_ends_quietly(tmp_path):
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert done.stdout.count("\n") == 1 and '"genre"' in done.stdout
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+def test_an_error_is_the_only_line_on_stderr(good_file, tmp_path):
+    """TensorFlow's start-up lines (oneDNN notice, forced on here) must not come before the one-line error."""
+    import subprocess
+    import sys
+
+    path, _ = good_file
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    done = subprocess.run([sys.executable, "-m", "helpers.predict", str(bad), "--model", str(path)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: cannot be decoded as audio"), done.stderr

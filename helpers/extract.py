@@ -643,7 +643,7 @@ def extract_features(
                     continue
                 cache_path = str(cache_file)
         tasks.append((i, path, cache_path))
-    n_cached = len(results)
+    n_cached, n_computed = len(results), len(tasks)
     logger.info("%s: %d file(s), %d from the cache, %d to compute", name, len(table), n_cached, len(tasks))
 
     # 2. compute the rest, biggest files first (fewer idle workers at the end), writing each
@@ -683,7 +683,7 @@ def extract_features(
     if parquet_dir is not None:
         written = _write_parquet(out_table, Path(parquet_dir), partition_on=partition_on,
                                  rows_per_part=max(1, int(rows_per_part)))
-    return ExtractionResult(out_table, failures, n_cached=n_cached, n_computed=len(tasks), parquet_dir=written)
+    return ExtractionResult(out_table, failures, n_cached=n_cached, n_computed=n_computed, parquet_dir=written)
 
 
 def _assemble(table: pd.DataFrame, results: dict[int, tuple[str, Any]], *, segmented: bool):

@@ -271,3 +271,4 @@ def test_the_first_file_runs_in_this_process_before_workers_start(tones):
     res = run(tones, func=_pid_feature, cache=False, n_jobs=2)
     pids = res.table["pid"].astype(int)
     assert (pids == os.getpid()).sum() == 1 and pids.nunique() >= 2
+    assert res.n_computed == len(tones) and res.n_cached == 0  # the warm-up file counts as computed

@@ -77,6 +77,12 @@ def test_no_tensorflow_start_up_lines_in_stored_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_terminal_escape_codes_in_stored_outputs(path):
+    for cell in code_cells(path):
+        assert "\x1b[" not in output_text(cell), f"{path.name}: terminal colour codes in a stored output:\n{cell.source[:300]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_figures_do_not_depend_on_mplbackend(path):
     cells = code_cells(path)
     first_plot = next((i for i, c in enumerate(cells) if "import matplotlib" in c.source or "plt." in c.source), None)

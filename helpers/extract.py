@@ -655,10 +655,7 @@ def extract_features(
             # numba compiles librosa's jitted functions on first use and caches them on disk; fresh
             # worker processes doing that at the same time can crash or leave a broken cache, so the
             # smallest file runs here first and the workers start with everything compiled
-            i, path, cache_path = tasks.pop()
-            with _single_threaded():
-                results[i] = _process_file(path, func, params, sr, segment_seconds, duration, cache_path, on_error)
-            bar.update(1)
+            results.update(_run_local([tasks.pop()], func, params, sr, segment_seconds, duration, on_error, 1, bar))
         if tasks:
             if backend == "local":
                 results.update(_run_local(tasks, func, params, sr, segment_seconds, duration, on_error, n_jobs, bar))

@@ -44,6 +44,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _output_units(model: Any) -> int | None:
+    """How many classes the network outputs (None when Keras cannot tell)."""
+    return (getattr(model, "output_shape", None) or (None,))[-1]
+
+
 def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) -> Path:
     """Save a Keras model and its prediction metadata as one ``.keras`` file.
 
@@ -82,7 +87,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
         raise CourseError(f"{path}: model metadata lacks {', '.join(missing)}")
-    units = (getattr(model, "output_shape", None) or (None,))[-1]
+    units = _output_units(model)
     if units is not None and units != len(metadata["genres"]):
         raise CourseError(f"{path}: the metadata names {len(metadata['genres'])} genres for a network "
                           f"with {units} outputs")
@@ -182,7 +187,7 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad archive
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CourseError(f"{path}: Keras cannot load this model ({reason})") from exc
-    units = (getattr(model, "output_shape", None) or (None,))[-1]
+    units = _output_units(model)
     if units is not None and units != len(meta["genres"]):
         raise CourseError(f"{path}: its metadata names {len(meta['genres'])} genres but the network has {units} outputs")
     if not all(np.isfinite(w).all() for w in model.get_weights()):

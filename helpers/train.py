@@ -401,7 +401,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: also the harmless tf.data "NodeDef mentions" line
     parser = _parser()
     args = parser.parse_args(argv)
     if args.out.suffix != ".keras":

@@ -536,35 +536,4 @@ def train_cnn_cli(args) -> int:
     return 0
 
 
-def plot_training_curves(histories: dict, *, title: str = "Training curves"):
-    """Loss and accuracy per epoch (training solid, validation dashed) of one or more fits.
-
-    Parameters
-    ----------
-    histories : dict
-        Label -> ``keras.callbacks.History`` (or its ``.history`` dict).
-    title : str
-        Figure title.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for i, (label, hist) in enumerate(histories.items()):
-        h = getattr(hist, "history", hist)
-        colour = f"C{i}"
-        epochs = np.arange(1, len(h["loss"]) + 1)
-        for ax, key in zip(axes, ("loss", "accuracy")):
-            if key in h:
-                ax.plot(epochs, h[key], color=colour, label=f"{label}: train")
-            if f"val_{key}" in h:
-                ax.plot(epochs, h[f"val_{key}"], color=colour, linestyle="--", label=f"{label}: validation")
-    axes[0].set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
-    axes[1].set(title="Accuracy", xlabel="epoch", ylabel="segment accuracy")
-    axes[1].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+from .plotting import plot_training_curves  # noqa: E402,F401  (moved, issue 15)

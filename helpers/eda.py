@@ -190,7 +190,7 @@ def log_mel(
     A fixed reference (not each clip's own maximum) keeps loud and quiet clips
     comparable, which matters when spectrograms are averaged.
     """
-    from .features import mel_db
+    from .basics import mel_db
 
     return mel_db(y, sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, ref=1.0, top_db=None)
 

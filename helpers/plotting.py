@@ -7,9 +7,13 @@ Each function draws into ``ax`` (a new figure when None) and returns the
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix
+
+from .errors import CourseError
 
 __all__ = [
     "plot_waveform",
@@ -98,7 +102,7 @@ def plot_spectrum(
     fmin: float = 20.0,
     label: str | None = None,
 ):
-    """Magnitude spectrum (e.g. from :func:`helpers.features.fft_magnitude`).
+    """Magnitude spectrum (e.g. from :func:`helpers.basics.fft_magnitude`).
 
     ``db=True`` plots ``20 log10(magnitude / max)``; ``log_freq=True`` uses a
     logarithmic frequency axis from ``fmin`` Hz to the last bin (Nyquist).
@@ -229,3 +233,106 @@ def plot_events(
     if events:
         ax.legend(loc="upper right")
     return ax
+
+
+def plot_confusion_matrices(
+    y_true: Any,
+    predictions_by_model: Mapping[str, Any],
+    *,
+    labels: Sequence[Any] | None = None,
+    normalize: str | None = "true",
+    title: str = "Confusion matrices",
+    cmap: str = "Blues",
+    panel_size: float = 3.4,
+):
+    """One confusion-matrix panel per model, with counts and row shares written in.
+
+    Parameters
+    ----------
+    y_true : array-like
+        True labels.
+    predictions_by_model : mapping of str to array-like
+        Model name -> predicted labels (same order as ``y_true``).
+    labels : sequence, optional
+        Class order; default sorted unique labels.
+    normalize : {"true", None}
+        Colour by the share of each true class (rows sum to 1; the diagonal is
+        each class's recall) or by raw counts.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``len(predictions_by_model)`` panels titled by model, axes labelled
+        "Predicted genre" / "True genre", and one colour bar.
+    """
+    import matplotlib.pyplot as plt
+
+    if not predictions_by_model:
+        raise CourseError("plot_confusion_matrices: no models given")
+    if normalize not in ("true", None):
+        raise CourseError(f"plot_confusion_matrices: normalize must be 'true' or None, got {normalize!r}")
+    y_true = np.asarray(y_true)
+    labels = list(labels) if labels is not None else sorted(pd.unique(y_true))
+    n = len(predictions_by_model)
+    fig, axes = plt.subplots(1, n, figsize=(panel_size * n + 1.2, panel_size + 0.4), squeeze=False, layout="constrained")
+    image = None
+    for ax, (name, y_pred) in zip(axes[0], predictions_by_model.items()):
+        y_pred = np.asarray(y_pred)
+        if len(y_pred) != len(y_true):
+            raise CourseError(
+                f"plot_confusion_matrices: model {name!r} has {len(y_pred)} predictions for {len(y_true)} labels"
+            )
+        counts = confusion_matrix(y_true, y_pred, labels=labels)
+        rows = counts.sum(axis=1, keepdims=True)
+        shares = np.divide(counts, rows, out=np.zeros(counts.shape, dtype=float), where=rows > 0)
+        shown = shares if normalize == "true" else counts
+        image = ax.imshow(shown, cmap=cmap, vmin=0, vmax=1 if normalize == "true" else counts.max())
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                dark = shown[i, j] > (0.5 if normalize == "true" else counts.max() / 2)
+                ax.text(j, i, f"{counts[i, j]}\n({shares[i, j]:.2f})", ha="center", va="center",
+                        color="white" if dark else "black", fontsize=9)
+        ax.set_xticks(range(len(labels)), [str(c) for c in labels])
+        ax.set_yticks(range(len(labels)), [str(c) for c in labels])
+        ax.set_xlabel("Predicted genre")
+        ax.set_ylabel("True genre")
+        ax.set_title(str(name))
+    fig.colorbar(image, ax=axes[0].tolist(), label="share of true class" if normalize == "true" else "tracks")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_training_curves(histories: dict, *, title: str = "Training curves"):
+    """Loss and accuracy per epoch (training solid, validation dashed) of one or more fits.
+
+    Parameters
+    ----------
+    histories : dict
+        Label -> ``keras.callbacks.History`` (or its ``.history`` dict).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for i, (label, hist) in enumerate(histories.items()):
+        h = getattr(hist, "history", hist)
+        colour = f"C{i}"
+        epochs = np.arange(1, len(h["loss"]) + 1)
+        for ax, key in zip(axes, ("loss", "accuracy")):
+            if key in h:
+                ax.plot(epochs, h[key], color=colour, label=f"{label}: train")
+            if f"val_{key}" in h:
+                ax.plot(epochs, h[f"val_{key}"], color=colour, linestyle="--", label=f"{label}: validation")
+    axes[0].set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
+    axes[1].set(title="Accuracy", xlabel="epoch", ylabel="segment accuracy")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

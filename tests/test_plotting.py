@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import features as F  # noqa: E402
+from helpers import basics as F  # noqa: E402
 from helpers import plotting as P  # noqa: E402
 
 from .conftest import SR, click_track, sine  # noqa: E402

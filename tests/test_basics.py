@@ -1,4 +1,4 @@
-"""Known-answer tests for helpers.features on synthetic signals (sine, click track, silence)."""
+"""Known-answer tests for helpers.basics on synthetic signals (sine, click track, silence)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from .conftest import SR, click_track, sine
-from helpers import features as F
+from helpers import basics as F
 from helpers.errors import AudioError, CourseError
 
 HOP_S = F.HOP_LENGTH / SR  # one frame in seconds

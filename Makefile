@@ -47,7 +47,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 data: $(STAMP)
-	$(BIN)/python -m helpers.data fetch --make-data
+	$(BIN)/python -m helpers.datasets fetch --make-data
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)
@@ -65,7 +65,7 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval $(NOTEBOOKS)
 
 course: $(STAMP)
-	$(BIN)/python -m helpers.data fetch --make-data
+	$(BIN)/python -m helpers.datasets fetch --make-data
 	@mkdir -p build/notebooks build/html
 	@set -e; for nb in $(NOTEBOOKS); do \
 	  echo "== running $$nb"; \

@@ -1,127 +1,89 @@
-"""Course-wide settings: where the data lives, run size, random seeds.
+"""Course-wide settings: data and build folders, run size, seeds, TensorFlow import, atomic writes.
 
-The data directory is read from the environment variable ``COURSE_DATA_DIR``
-and defaults to ``<repository>/data``. Tests and CI point it at a
-pre-downloaded copy (``../shared/data``); a learner runs ``make data`` once.
+Importing this module changes nothing (no environment variable, no other package).
 """
 from __future__ import annotations
 
 import os
 import random
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "REPO_ROOT",
-    "DATA_ENV_VAR",
-    "data_dir",
-    "build_dir",
-    "cache_dir",
-    "full_run",
-    "seed_everything",
-    "configure_librosa_data",
-    "librosa_data_dir",
-    "import_tensorflow",
-    "write_atomic",
-]
+__all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "full_run", "seed_everything", "import_tensorflow",
+           "write_atomic"]
 
 #: Root of the repository (the folder holding ``helpers/``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 
-#: Environment variable that overrides the data directory.
-DATA_ENV_VAR = "COURSE_DATA_DIR"
 
-#: A LIBROSA_DATA_DIR the user set before importing helpers (respected over the data directory).
-_USER_LIBROSA_DIR = os.environ.get("LIBROSA_DATA_DIR", "").strip() or None
-
-#: Environment variable that asks notebooks for the full-size run.
-FULL_ENV_VAR = "COURSE_FULL"
+def _made(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def data_dir() -> Path:
-    """Return the course's data directory.
-
-    Returns
-    -------
-    pathlib.Path
-        ``$COURSE_DATA_DIR`` if set (``~`` expanded, made absolute), else
-        ``<repository>/data``. The folder need not exist.
+    """The data directory: ``$COURSE_DATA_DIR`` (``~`` expanded, made absolute), else ``<repository>/data``.
 
     Examples
     --------
-    >>> import os
-    >>> os.environ["COURSE_DATA_DIR"] = "/tmp/course-data"
-    >>> str(data_dir())
-    '/tmp/course-data'
+    >>> data_dir().is_absolute()
+    True
     """
-    value = os.environ.get(DATA_ENV_VAR, "").strip()
-    if value:
-        return Path(value).expanduser().resolve()
-    return REPO_ROOT / "data"
+    value = os.environ.get("COURSE_DATA_DIR", "").strip()
+    return Path(value).expanduser().resolve() if value else REPO_ROOT / "data"
 
 
 def build_dir(*parts: str) -> Path:
-    """Return (and create) a folder under ``<repository>/build`` for generated files.
+    """The folder ``<repository>/build/<parts...>`` for generated files, created if needed.
 
-    Parameters
-    ----------
-    *parts : str
-        Sub-folders below ``build/``.
-
-    Returns
-    -------
-    pathlib.Path
-        The existing folder.
+    Examples
+    --------
+    >>> build_dir("figures").relative_to(REPO_ROOT).as_posix()
+    'build/figures'
     """
-    path = REPO_ROOT.joinpath("build", *parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _made(REPO_ROOT.joinpath("build", *parts))
 
 
 def cache_dir(*parts: str) -> Path:
-    """Return (and create) the on-disk cache folder for computed features.
+    """The cache folder ``$COURSE_CACHE_DIR/<parts...>`` (default ``build/cache``), created; safe to delete.
 
-    ``$COURSE_CACHE_DIR`` if set, else ``<repository>/build/cache``; never
-    committed. Deleting it is always safe: results are recomputed.
+    Examples
+    --------
+    >>> cache_dir("features").name
+    'features'
     """
     value = os.environ.get("COURSE_CACHE_DIR", "").strip()
-    base = Path(value).expanduser().resolve() if value else REPO_ROOT / "build" / "cache"
-    path = base.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _made((Path(value).expanduser().resolve() if value else REPO_ROOT / "build" / "cache").joinpath(*parts))
 
 
 def full_run() -> bool:
-    """Whether notebooks should use the full data sets (``COURSE_FULL=1``).
+    """Whether notebooks use the full data sets (``COURSE_FULL=1``) instead of their quick default size.
 
-    Notebooks default to a size that runs in minutes on two CPU cores; a
-    learner sets ``COURSE_FULL=1`` (or edits the notebook's parameter cell)
-    to run on everything in the data directory.
+    Examples
+    --------
+    >>> full_run()  # COURSE_FULL unset
+    False
     """
-    return os.environ.get(FULL_ENV_VAR, "0").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get("COURSE_FULL", "0").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def seed_everything(seed: int = 42) -> None:
-    """Seed Python's, NumPy's and (if imported) TensorFlow's random generators.
+    """Seed Python, NumPy and, only if already imported, TensorFlow (``keras.utils.set_random_seed``, op determinism).
 
-    TensorFlow is seeded through ``keras.utils.set_random_seed`` and made
-    deterministic with ``tf.config.experimental.enable_op_determinism`` only
-    when it has already been imported, so calling this never loads TensorFlow.
-
-    Parameters
-    ----------
-    seed : int
-        The seed.
+    Examples
+    --------
+    >>> seed_everything(7); a = np.random.rand()
+    >>> seed_everything(7); a == np.random.rand()
+    True
     """
-    import sys
-
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
     if "tensorflow" in sys.modules or "keras" in sys.modules:
-        import keras
+        import keras  # already imported: costs nothing
         import tensorflow as tf
 
         keras.utils.set_random_seed(seed)
@@ -129,21 +91,10 @@ def seed_everything(seed: int = 42) -> None:
 
 
 def import_tensorflow():
-    """Import TensorFlow without the log lines it writes while it starts.
+    """Import TensorFlow without its start-up lines (CPU features, oneDNN), which differ between machines.
 
-    TensorFlow writes a few lines to the process's standard error while it
-    loads (which CPU features it uses, whether oneDNN is on), with a
-    timestamp and a process id, and before its own log level
-    (``TF_CPP_MIN_LOG_LEVEL``) takes effect. They differ from machine to
-    machine, so in a notebook they would land in the stored outputs. This
-    sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is set already, and sends
-    standard error to a temporary file during the import; if the import
-    fails, that text is written back to standard error so nothing is lost.
-
-    Returns
-    -------
-    module
-        The ``tensorflow`` module (already imported ones are returned as they are).
+    Sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless set and sends standard error to a temporary file during the
+    import; if the import fails, that text is written back to standard error.
 
     Examples
     --------
@@ -151,9 +102,6 @@ def import_tensorflow():
     >>> tf.constant([1, 2]).shape
     TensorShape([2])
     """
-    import sys
-    import tempfile
-
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -174,70 +122,12 @@ def import_tensorflow():
     return tensorflow
 
 
-def librosa_data_dir(root: Path | None = None) -> Path:
-    """The folder of librosa's example recordings: ``<data dir>/librosa``.
-
-    A ``LIBROSA_DATA_DIR`` the user set before importing :mod:`helpers` wins
-    when no ``root`` is given. Nothing is changed: no environment variable is
-    set and librosa is not touched.
-
-    Parameters
-    ----------
-    root : pathlib.Path, optional
-        The data directory; defaults to :func:`data_dir`.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    if _USER_LIBROSA_DIR and root is None:
-        return Path(_USER_LIBROSA_DIR)
-    return (root or data_dir()) / "librosa"
-
-
-def configure_librosa_data(root: Path | None = None) -> Path:
-    """Make ``librosa.ex(...)`` read its example recordings from ``<data dir>/librosa``.
-
-    librosa reads ``LIBROSA_DATA_DIR`` once, when it is first imported; if
-    librosa was imported earlier, its download cache is re-pointed as well.
-    An explicit ``LIBROSA_DATA_DIR`` set by the user is respected. Only
-    ``python -m helpers.data fetch librosa`` needs this (librosa downloads its
-    own examples); reading them goes through
-    :func:`helpers.datasets.librosa_example`, which changes nothing.
-
-    Parameters
-    ----------
-    root : pathlib.Path, optional
-        The data directory; defaults to :func:`data_dir`.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder librosa will read examples from.
-    """
-    import sys
-
-    target = librosa_data_dir(root)
-    if not (_USER_LIBROSA_DIR and root is None):
-        os.environ["LIBROSA_DATA_DIR"] = str(target)
-    files = sys.modules.get("librosa.util.files")
-    if files is not None:
-        goodboy = getattr(files, "__GOODBOY", None)
-        if goodboy is not None:
-            goodboy.path = target
-    return target
-
-
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
-
-    A reader never sees a half-written file, and an interrupted write leaves
-    the previous file (if any) untouched.
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename (never half a file).
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
+    >>> target = Path(tempfile.mkdtemp()) / "table.csv"
     >>> write_atomic(target, "a,b").read_text()
     'a,b'
     """

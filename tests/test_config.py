@@ -1,7 +1,6 @@
-"""helpers.config: data directory, build/cache folders, seeds, librosa examples offline."""
+"""helpers.config: data directory, build/cache folders, seeds, TensorFlow import, atomic writes."""
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -9,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from helpers import config
 
@@ -59,7 +59,7 @@ def test_import_helpers_has_no_side_effects(tmp_path):
         "before = dict(os.environ)\n"
         "import librosa\n"
         "f = importlib.import_module('librosa.util.files'); path = str(getattr(f, '__GOODBOY').path)\n"
-        "import helpers, helpers.datasets, helpers.audio, helpers.features, helpers.extract\n"
+        "import helpers, helpers.datasets, helpers.audio, helpers.features\n"
         "print(json.dumps({'env': dict(os.environ) == before, 'librosa': str(getattr(f, '__GOODBOY').path) == path,\n"
         "                  'tensorflow': 'tensorflow' in sys.modules}))\n"
     )
@@ -72,26 +72,10 @@ def test_librosa_example_reads_the_data_dir_without_changing_anything(data_root,
     from helpers.datasets import librosa_example
 
     monkeypatch.setenv("COURSE_DATA_DIR", str(data_root))
-    monkeypatch.setattr(config, "_USER_LIBROSA_DIR", None)
     before = dict(os.environ)
     path = librosa_example("trumpet")
     assert Path(path).is_file() and Path(path).parent == data_root / "librosa"
     assert dict(os.environ) == before
-
-
-def test_configure_librosa_data_repoints_already_imported_librosa(tmp_path, monkeypatch):
-    import librosa  # noqa: F401 - imported before the call on purpose
-
-    files = importlib.import_module("librosa.util.files")
-    goodboy = getattr(files, "__GOODBOY")
-    old = goodboy.path
-    monkeypatch.setenv("LIBROSA_DATA_DIR", str(old))  # restored after the test
-    try:
-        target = config.configure_librosa_data(tmp_path)
-        assert target == tmp_path / "librosa"
-        assert Path(goodboy.path) == tmp_path / "librosa"
-    finally:
-        goodboy.path = old
 
 
 def _run_python(code: str, *, env_extra: dict | None = None, path: Path | None = None) -> subprocess.CompletedProcess:
@@ -134,3 +118,27 @@ def test_import_tensorflow_respects_a_log_level_already_set(tmp_path):
     done = _run_python("import os\nfrom helpers.config import import_tensorflow\nimport_tensorflow()\n"
                        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])", env_extra={"TF_CPP_MIN_LOG_LEVEL": "1"}, path=tmp_path)
     assert done.stdout.strip() == "1"
+
+
+def test_build_dir_is_created_under_the_repository():
+    path = config.build_dir("test-config-probe")
+    try:
+        assert path == config.REPO_ROOT / "build" / "test-config-probe" and path.is_dir()
+    finally:
+        path.rmdir()
+
+
+def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "sub" / "table.csv"
+    assert config.write_atomic(target, "a,b\n") == target and target.read_text() == "a,b\n"
+    config.write_atomic(target, b"c,d\n")
+    assert target.read_bytes() == b"c,d\n"
+
+    def broken_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="disk full"):
+        config.write_atomic(target, "half")
+    assert target.read_text() == "c,d\n"  # the previous file is untouched
+    assert [p.name for p in target.parent.iterdir()] == ["table.csv"]

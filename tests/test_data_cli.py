@@ -1,11 +1,11 @@
-"""python -m helpers.data: status and fetch, offline."""
+"""python -m helpers.datasets: status and fetch, offline."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
 from helpers import datasets
-from helpers.data import main
+from helpers.datasets import main
 
 
 def test_status_lists_every_dataset(data_root, capsys):
@@ -35,7 +35,7 @@ def test_fetch_present_data_needs_no_network(data_root, capsys):
 
 def test_fetch_unknown_name_is_a_usage_error(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "helpers.data", "--data-dir", str(tmp_path), "fetch", "nope"],
+        [sys.executable, "-m", "helpers.datasets", "--data-dir", str(tmp_path), "fetch", "nope"],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2 and "unknown data set(s) nope" in proc.stderr

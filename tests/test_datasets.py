@@ -32,7 +32,10 @@ def test_registry_entries_are_complete():
             if f.known_hash is not None:
                 algo, _, digest = f.known_hash.partition(":")
                 assert algo in {"sha256", "sha1"} and len(digest) == {"sha256": 64, "sha1": 40}[algo]
-        assert ds.fetch_command
+        assert f"python -m helpers.datasets fetch {name}" in ds.fetch_command
+    assert DataFile("x/a", "https://one.example/a", mirrors=("https://two.example/a",)).urls == (
+        "https://one.example/a", "https://two.example/a")
+    assert datasets.REGISTRY["fma-small"].fetch_command == "python -m helpers.datasets fetch fma-small"
 
 
 def test_full_gtzan_archive_checksum_matches_shared_readme():
@@ -99,9 +102,9 @@ def test_gtzan_features_table(data_root):
     assert table["label"].value_counts().eq(100).all()
 
 
-def test_fma_genres(data_root):
-    genres = datasets.load_fma_genres(data_root)
-    assert len(genres) == 163 and {"parent", "title", "top_level"} <= set(genres.columns)
+def test_class_counts():
+    table = datasets.class_counts(["rock", "jazz", "rock", "rock"])
+    assert table.to_dict() == {"count": {"rock": 3, "jazz": 1}, "share": {"rock": 0.75, "jazz": 0.25}}
 
 
 def test_librosa_example_offline(data_root, monkeypatch):
@@ -114,6 +117,14 @@ def test_status_table(data_root):
     table = datasets.status(data_root)
     assert table.loc["echonest", "present"] and table.loc["gtzan", "present"]
     assert not table.loc["fma-small", "present"]
+    assert table.loc["echonest", "copy"] == "published copy, sha256 verified"
+    assert table.loc["gtzan", "copy"] == "gtzan/genres_original"
+
+
+def test_fetch_of_present_data_verifies_and_downloads_nothing(data_root, caplog):
+    caplog.set_level(logging.INFO, logger="helpers.datasets")
+    assert datasets.fetch("gtzan-splits", data_root) == data_root / "gtzan/splits/train_filtered.txt"
+    assert "gtzan-splits: already present in" in caplog.text
 
 
 # ----------------------------------------------------------------------------- loaders, errors
@@ -141,7 +152,7 @@ def test_missing_librosa_example(tmp_path, monkeypatch):
 
 def test_unknown_dataset():
     with pytest.raises(CourseError, match="unknown data set 'nope'"):
-        datasets.dataset_path("nope")
+        datasets.fetch("nope")
 
 
 def test_checksum_mismatch_is_never_used(data_root, tmp_path):
@@ -169,6 +180,9 @@ def test_original_archive_layout_and_undecodable_clip(tmp_path, write_wav):
     assert clips["clip_id"].tolist() == ["jazz.00000"]
     assert clips["duration"].iloc[0] == pytest.approx(1.0)
     assert any("jazz.00054.au" in str(w.message) and "jazz.00055.wav" in str(w.message) for w in caught)
+    assert [s.split(" ")[0] for s in clips.attrs["unreadable"]] == ["jazz.00054.au", "jazz.00055.wav"]
+    with pytest.warns(UserWarning, match="jazz.00054.au"):  # listed again on every call, not only the first
+        datasets.gtzan_clips(tmp_path)
 
 
 # ----------------------------------------------------------------------------- downloads (local server)
@@ -307,16 +321,16 @@ def test_feature_table_without_audio_or_kaggle_cannot_be_fetched(tmp_path, no_ka
     assert not any(tmp_path.rglob("*.csv"))
 
 
-def test_verify_file_caches_and_detects_change(tmp_path):
+def test_verify_caches_and_detects_change(tmp_path):
     path = tmp_path / "f.txt"
     path.write_bytes(b"abc")
     good = _sha256(b"abc")
-    assert datasets.verify_file(path, good) == path
+    assert datasets._verify(path, good) == path
     path.write_bytes(b"abd")
     with pytest.raises(ChecksumError):
-        datasets.verify_file(path, good)
+        datasets._verify(path, good)
     with pytest.raises(DataNotFoundError):
-        datasets.verify_file(tmp_path / "missing", good)
+        datasets._verify(tmp_path / "missing", good)
 
 
 # ----------------------------------------------------------------------------- several sources (local server)
@@ -460,3 +474,12 @@ def test_feature_table_neither_kaggle_nor_built_here_is_rejected(tmp_path, recor
     with pytest.raises(ChecksumError, match="features_30_sec.csv: sha256 checksum mismatch"):
         datasets.load_gtzan_features(tmp_path)
     assert "CHECKSUM MISMATCH" in datasets.status(tmp_path).loc["gtzan-features", "copy"]
+
+
+def test_librosa_examples_already_present_are_verified_not_downloaded(data_root, tmp_path, monkeypatch):
+    shutil.copytree(data_root / "librosa", tmp_path / "librosa")
+    before = sorted(p.name for p in (tmp_path / "librosa").iterdir())
+    assert datasets.fetch("librosa", tmp_path, progressbar=False) == tmp_path / "librosa"
+    assert sorted(p.name for p in (tmp_path / "librosa").iterdir()) == before
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert Path(datasets.librosa_example("brahms", hq=True)).name.endswith(".hq.ogg")

@@ -322,11 +322,19 @@ def _by_module(sources: dict[str, str], top_level_only: bool = False) -> dict[st
     return out
 
 
+#: scripts that must import an undeclared package: module -> the one file allowed to
+THROWAWAY = {"musicnn": "tools/musicnn_reference.py"}
+
+
 def test_everything_imported_is_declared():
     """helpers/, tests/, tools/ and the notebooks import only what pyproject.toml declares (base or an extra)."""
     sources = {str(p.relative_to(ROOT)): p.read_text() for d in SOURCE_DIRS for p in sorted((ROOT / d).glob("*.py"))}
     sources |= _notebook_sources()
     missing = _undeclared(_by_module(sources), _declared_names())
+    # run once by hand in a throwaway environment, against the original package the course does not depend on
+    for module, where in THROWAWAY.items():
+        if missing.get(module) == [where]:
+            del missing[module]
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
 
 

@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 
 from helpers import datasets
-from helpers.data import main
-from helpers.datasets import GTZAN_GENRES, REGISTRY
+from helpers.datasets import GTZAN_GENRES, REGISTRY, main
 from helpers.errors import DownloadError
-from helpers.gtzan_features import FEATURE_COLUMNS
+from helpers.features import FEATURE_COLUMNS, gtzan_feature_vector
 
 HANDLE = "andradaolteanu/gtzan-dataset-music-genre-classification"
 REFUSED = "http://127.0.0.1:9/genres.tar.gz"  # nothing listens on the discard port
@@ -174,7 +173,9 @@ def test_make_data_builds_the_feature_table_from_the_audio(small_gtzan, data_roo
     assert worst.max() <= PARITY_RTOL, dict(zip(FEATURE_COLUMNS, worst.max(axis=0)))
 
     record = json.loads((root / "gtzan/features_30_sec.built.json").read_text())
-    assert record["n_clips"] == 4 and record["built_by"] == "helpers.gtzan_features.gtzan_feature_vector"
+    built_by = f"{gtzan_feature_vector.__module__}.{gtzan_feature_vector.__qualname__}"
+    assert record["n_clips"] == 4 and record["built_by"] == built_by
+    assert record["helpers_version"] and record["librosa_version"] and record["sample_rate"] == 22050
     assert [s.split(" ")[0] for s in record["skipped"]] == ["classical.00054.wav"]
     assert datasets.load_gtzan_features(root)["clip_id"].tolist() == list(BUILD_CLIPS)
     assert sorted(p.name for p in (root / "gtzan").iterdir()) == [  # no temporary file left
@@ -182,7 +183,7 @@ def test_make_data_builds_the_feature_table_from_the_audio(small_gtzan, data_roo
 
     assert main(["--data-dir", str(root), "status"]) == 0
     out = capsys.readouterr().out
-    assert "built here from 4 clips by helpers.gtzan_features.gtzan_feature_vector" in out
+    assert f"built here from 4 clips by {built_by}" in out
     assert "gtzan-features: Kaggle " in out and "built from the GTZAN audio with the course's extractor" in out
 
     # the Kaggle copy, once placed, is what the loader and the status see

@@ -99,3 +99,22 @@ def test_tensorflow_is_imported_quietly(path):
             f"{path.name}: use `tf = import_tensorflow()` (helpers.config), which keeps TensorFlow's start-up lines out"
         assert "tf.__version__" not in cell.source or ignored(cell), \
             f"{path.name}: a compared cell prints the TensorFlow version, which differs between installs"
+
+
+# Each notebook teaches its concept with the library calls in its own code cells (issue 15): a learner who
+# opens the notebook sees `layers.Conv2D`, `EarlyStopping`, `TFRecordDataset`..., not a helper that hides them.
+CONCEPT_CALLS = {
+    "06": ["Pipeline(", "StratifiedGroupKFold(", "GridSearchCV("],
+    "07": ["layers.LSTM(", "layers.Normalization(", ".adapt(", "EarlyStopping(", ".fit("],
+    "08": ["layers.Conv2D(", "layers.Normalization(", "EarlyStopping(", ".map(", ".prefetch("],
+    "09": ["TFRecordWriter(", "TFRecordDataset(", "tf.train.Example(", ".map(", ".cache(", ".shuffle(", ".batch(", ".prefetch("],
+    "10": ["Client("],
+}
+
+
+@pytest.mark.parametrize("number", sorted(CONCEPT_CALLS))
+def test_each_concept_is_taught_with_library_calls_in_its_notebook(number):
+    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+    source = "\n".join(c.source for c in code_cells(path))
+    missing = [call for call in CONCEPT_CALLS[number] if call not in source]
+    assert not missing, f"{path.name}: its code cells never call {missing}; the concept must be written in the notebook"

@@ -1,0 +1,45 @@
+"""The helper package stays small and documented (issue 15; CONTRIBUTING.md, "The helper package").
+
+Like the FMP notebooks' ``libfmp``, ``helpers`` holds only what several notebooks or the command lines
+reuse. These tests keep it that way: a size limit, a docstring with an example for every public function,
+and a unit test that names it.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = sorted((ROOT / "helpers").glob("*.py"))
+TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+MAX_MODULES, MAX_LINES = 12, 2500
+
+
+def public_functions():
+    for path in MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_") and node.name != "main":
+                yield path.stem, node
+
+
+def test_the_package_is_small():
+    lines = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in MODULES}
+    assert len(lines) <= MAX_MODULES, f"{len(lines)} modules (limit {MAX_MODULES}): {sorted(lines)}"
+    assert sum(lines.values()) <= MAX_LINES, f"{sum(lines.values())} lines (limit {MAX_LINES}): {lines}"
+
+
+@pytest.mark.parametrize("module, node", list(public_functions()), ids=lambda v: getattr(v, "name", v))
+def test_every_public_function_has_a_docstring_with_an_example(module, node):
+    doc = ast.get_docstring(node) or ""
+    assert doc, f"helpers.{module}.{node.name} has no docstring"
+    if isinstance(node, ast.FunctionDef):
+        assert "Examples" in doc or ">>>" in doc, f"helpers.{module}.{node.name}: its docstring has no example"
+
+
+@pytest.mark.parametrize("module, node", list(public_functions()), ids=lambda v: getattr(v, "name", v))
+def test_every_public_function_is_named_by_a_unit_test(module, node):
+    assert re.search(rf"\b{node.name}\b", TESTS), f"helpers.{module}.{node.name} is not used by any test"

@@ -1,433 +1,377 @@
-"""Train a genre classifier on GTZAN segments: the code notebook 07 runs, and its command line.
+"""Train a genre classifier on 3 s GTZAN segments: the one pipeline behind ``python -m helpers.train``.
 
-``python -m helpers.train lstm --out PATH [--data-dir DIR] [--epochs N] [--seed S]``
-trains the MFCC-sequence LSTM on every GTZAN clip in the data directory, writes
-one ``.keras`` file that :mod:`helpers.predict` can use, and prints the
-held-out clip-level accuracy. ``python -m helpers.train cnn ...`` (same
-options) runs :func:`helpers.cnn.train_cnn_cli`.
-
-The steps, each a function the notebook calls too:
-
-1. :func:`gtzan_segment_dataset` - clips -> 3 s segments -> features (cached
-   under ``build/cache/features``);
-2. :func:`clip_split` - train / validation / test *by clip*: the
-   fault-filtered partition when it covers every genre in every part (the
-   full data set), else a stratified random split of clips;
-   :func:`segment_split` is the leaky per-segment split, for comparison only;
-3. :func:`train_segment_model` - standardise with training statistics, fit
-   with early stopping, evaluate per segment and per clip on the test part;
-4. :func:`model_metadata` + :func:`helpers.modelio.save_model` - one file.
-
-Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors.
+``python -m helpers.train lstm|cnn --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on every
+GTZAN clip in the data directory, prints the held-out accuracy and writes one ``.keras`` file for
+:mod:`helpers.predict`. Both kinds run :func:`segment_dataset`, the 60/15/25 clip split, :func:`fit_model`
+(``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
+and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells.
+Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import librosa
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
-from .config import cache_dir, seed_everything
-from .errors import CourseError
-from .splits import group_train_val_test_split, require_classes
+from .audio import DEFAULT_SR, load_audio, segment
+from .config import cache_dir, import_tensorflow, seed_everything, write_atomic
+from .datasets import GTZAN_GENRES, gtzan_clips
+from .errors import AudioError, CourseError
+from .evaluation import clip_level, group_train_val_test_split, require_classes
+from .modelio import save_model
 
-__all__ = [
-    "TrainResult",
-    "gtzan_segment_dataset",
-    "clip_split",
-    "segment_split",
-    "train_segment_model",
-    "train_lstm",
-    "model_metadata",
-    "main",
-]
+__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "check_spec", "segment_features", "clip_segments",
+           "segment_dataset", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EPOCHS = 40
-DEFAULT_SEED = 42
-VAL_SIZE = 0.15
-TEST_SIZE = 0.25
+#: MFCC sequences, ``(frames, 13)`` per segment, for the LSTM (notebook 07).
+MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_length": 512}
+#: Log-mel spectrograms in dB, ``(128, frames)`` per segment.
+LOGMEL_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}
+#: The log-mel spec of the course's spectrogram CNN (notebook 08): 3 s segments -> 64 x 130.
+CNN_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 64, "n_fft": 2048, "hop_length": 512}
+
+#: The split every model kind uses: fractions of each genre's clips for validation and test (60/15/25).
+VAL_SIZE, TEST_SIZE = 0.15, 0.25
+DEFAULT_EPOCHS, DEFAULT_SEED = 40, 42
+
+_DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
+             "logmel": {"n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0}}
 
 
-@dataclass
-class TrainResult:
-    """What :func:`train_segment_model` returns.
+def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Validate a feature spec (``{"type": "mfcc" | "logmel", ...}``) and fill in its defaults; raise
+    :class:`CourseError` for an unknown type, unknown keys or non-positive sizes.
 
-    Attributes
-    ----------
-    model : keras.Model
-        The trained model (best epoch by validation loss).
-    history : dict
-        Per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``best_epoch``.
-    test : dict
-        :func:`helpers.models.evaluate_segments` on the test part.
-    norm_mean, norm_std : numpy.ndarray
-        Standardisation statistics from the training part.
-    parts : dict
-        ``"train"``, ``"val"``, ``"test"`` -> segment indices.
-    split : str
-        How the split was made.
+    Examples
+    --------
+    >>> check_spec({"type": "mfcc"})
+    {'type': 'mfcc', 'n_mfcc': 13, 'n_mels': 128, 'n_fft': 2048, 'hop_length': 512, 'top_db': 80.0}
     """
-
-    model: Any
-    history: dict
-    test: dict
-    norm_mean: np.ndarray
-    norm_std: np.ndarray
-    parts: dict
-    split: str
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def epochs_run(self) -> int:
-        return len(self.history["loss"])
+    if not isinstance(spec, dict) or spec.get("type") not in _DEFAULTS:
+        raise CourseError(f"a feature spec is a dict with a 'type' key ('mfcc' or 'logmel'); got {spec!r}")
+    if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"}:
+        raise CourseError(f"unknown key(s) {sorted(unknown)} in {spec['type']} feature spec {spec!r}")
+    out = {"type": spec["type"], **_DEFAULTS[spec["type"]], **spec}
+    for key in set(out) - {"type", "top_db"}:
+        if int(out[key]) != out[key] or out[key] <= 0:
+            raise CourseError(f"{key} must be a positive integer in feature spec {spec!r}")
+        out[key] = int(out[key])
+    out["top_db"] = float(out["top_db"])
+    return out
 
 
-def gtzan_segment_dataset(
-    spec: dict[str, Any],
-    *,
-    root: Path | None = None,
-    per_genre: int | None = None,
-    clips: pd.DataFrame | None = None,
-    sr: int = 22050,
-    segment_seconds: float = 3.0,
-    cache: bool = True,
-    progress: bool = True,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """GTZAN clips and their segment features, cached as ``.npz`` under :func:`helpers.config.cache_dir` (``features``).
+def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.ndarray:
+    """Features of equal-length segments, ``(n, samples)``, as float32.
 
-    Parameters
-    ----------
-    spec : dict
-        Feature spec (:func:`helpers.sequences.check_spec`).
-    root : pathlib.Path, optional
-        Data directory (default: :func:`helpers.config.data_dir`).
-    per_genre : int, optional
-        Use only the first ``per_genre`` clips of each genre.
-    clips : pandas.DataFrame, optional
-        Use these clips instead of scanning ``root``.
-    sr, segment_seconds : int, float
-        Sample rate (Hz) and segment length (s).
-    cache : bool
-        Reuse / write the cache file (its name hashes the clips and settings).
-    progress : bool
-        Progress bar while computing features.
+    ``"mfcc"`` gives ``(n, frames, n_mfcc)`` (a sequence, for an LSTM), ``"logmel"`` ``(n, n_mels, frames)``
+    in dB (an image). The dB floor (``top_db`` below the loudest bin) is per segment: a segment's
+    features do not depend on the other segments in the batch.
 
-    Returns
-    -------
-    clips : pandas.DataFrame
-        As :func:`helpers.datasets.gtzan_clips` (with ``split`` when the
-        fault-filtered partition is present).
-    ds : dict
-        As :func:`helpers.sequences.build_segment_dataset`.
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((2, 66150)).astype("float32")
+    >>> segment_features(x, 22050, MFCC_SPEC).shape, segment_features(x, 22050, CNN_SPEC).shape
+    ((2, 130, 13), (2, 64, 130))
     """
-    from .datasets import gtzan_clips
-    from .sequences import build_segment_dataset, check_spec, load_or_build_dataset
-
     spec = check_spec(spec)
-    if clips is None:
-        clips = gtzan_clips(root, per_genre=per_genre)
-    if clips.empty:
-        raise CourseError(f"no GTZAN clips found in {root or 'the data directory'}")
-    kwargs = dict(sr=sr, segment_seconds=segment_seconds, progress=progress)
-    if not cache:
-        return clips, build_segment_dataset(clips, spec, **kwargs)
-    key = json.dumps([spec, sr, segment_seconds, sorted(clips["path"].astype(str))])
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    path = cache_dir("features") / f"gtzan_{spec['type']}_{len(clips)}clips_{digest}.npz"
-    return clips, load_or_build_dataset(path, clips, spec, **kwargs)
+    segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
+    if segments.ndim != 2 or segments.shape[0] == 0:
+        raise CourseError(f"segments must have shape (n, samples) with n >= 1, got {segments.shape}")
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
+                                         n_mels=spec["n_mels"])
+    db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+    db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - spec["top_db"])
+    if spec["type"] == "logmel":
+        return db.astype(np.float32)
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=spec["n_mfcc"])
+    return np.ascontiguousarray(np.swapaxes(mfcc, 1, 2), dtype=np.float32)
 
 
-def clip_split(
-    ds: dict[str, Any],
-    clips: pd.DataFrame | None = None,
-    *,
-    seed: int = DEFAULT_SEED,
-    val_size: float = VAL_SIZE,
-    test_size: float = TEST_SIZE,
-) -> tuple[dict[str, np.ndarray], str]:
-    """Train / validation / test segment indices with every clip's segments on one side.
+def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seconds: float = 3.0) -> np.ndarray:
+    """Load a file (mono, resampled to ``sr``) and cut it into back-to-back segments ``(n, samples)``; raise
+    :class:`helpers.errors.AudioError` if the file is missing, unreadable, or shorter than one segment.
 
-    The rule: if ``clips`` has the fault-filtered partition (a ``split``
-    column) and each of its three parts holds at least one clip of every genre
-    in ``ds`` (true for the full GTZAN set), use it - clips it excludes are
-    left out. Otherwise (e.g. a small subset, where it is lopsided) split the
-    clips at random, stratified by genre (:func:`helpers.splits.group_train_val_test_split`).
-
-    Returns
-    -------
-    parts : dict
-        ``"train"``, ``"val"``, ``"test"`` -> sorted segment indices.
-    description : str
-        One line saying which split was used.
+    Examples
+    --------
+    >>> clip_segments("data/gtzan/genres_original/jazz/jazz.00000.wav").shape  # doctest: +SKIP
+    (10, 66150)
     """
-    genres = list(ds["genres"])
-    cid = np.asarray(ds["clip_id"])
-    if clips is not None and "split" in clips.columns:
-        part_of = clips.set_index("clip_id")["split"]
-        seg_part = pd.Series(cid).map(part_of).fillna("excluded").to_numpy()
-        seg_genre = np.asarray(genres)[np.asarray(ds["y"])]
-        covered = all(
-            set(genres) <= set(seg_genre[seg_part == p]) for p in ("train", "valid", "test")
-        )
-        if covered:
-            parts = {
-                "train": np.flatnonzero(seg_part == "train"),
-                "val": np.flatnonzero(seg_part == "valid"),
-                "test": np.flatnonzero(seg_part == "test"),
-            }
-            n_clips = {k: len(set(cid[v])) for k, v in parts.items()}
-            return parts, (
-                "fault-filtered GTZAN partition (Kereliuk, Sturm & Larsen 2015): "
-                f"{n_clips['train']}/{n_clips['val']}/{n_clips['test']} clips, "
-                f"{len(set(cid[seg_part == 'excluded']))} excluded"
-            )
-    tr, va, te = group_train_val_test_split(cid, labels=ds["y"], val_size=val_size, test_size=test_size, seed=seed)
-    parts = {"train": tr, "val": va, "test": te}
-    n_clips = {k: len(set(cid[v])) for k, v in parts.items()}
-    return parts, (
-        f"random split by clip, stratified by genre (seed {seed}): "
-        f"{n_clips['train']}/{n_clips['val']}/{n_clips['test']} clips"
-    )
+    y, sr = load_audio(path, sr=sr, mono=True)
+    return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
-def segment_split(
-    ds: dict[str, Any], *, seed: int = DEFAULT_SEED, val_size: float = VAL_SIZE, test_size: float = TEST_SIZE
-) -> tuple[dict[str, np.ndarray], str]:
-    """The LEAKY split: segments shuffled into train / validation / test regardless of clip.
+def _clip_features(path: str, sr: int, seconds: float, spec: dict) -> np.ndarray | str:
+    """Features of one clip, or why it cannot be used (for the parallel workers)."""
+    try:
+        return segment_features(clip_segments(path, sr=sr, segment_seconds=seconds), sr, spec)
+    except AudioError as exc:
+        return str(exc)
 
-    Segments of one clip land on both sides, so the test score partly
-    measures recognising the clip. Only for showing the leak.
+
+def _content_key(clips: pd.DataFrame, settings: list) -> str:
+    """A digest of the settings and of every clip's id, genre and file bytes (a changed clip changes it)."""
+    digest = hashlib.sha1(json.dumps(settings).encode())
+    for clip_id, genre, path in clips[["clip_id", "genre", "path"]].itertuples(index=False):
+        digest.update(f"{clip_id}\0{genre}\0".encode())
+        try:
+            with open(path, "rb") as fh:
+                digest.update(hashlib.file_digest(fh, "sha1").digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()[:16]
+
+
+def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFAULT_SR, segment_seconds: float = 3.0,
+                    cache: bool = True, n_jobs: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Cut every clip into segments and compute their features (cached, keyed by the clips' content).
+
+    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`); a clip
+    shorter than one segment is skipped. The cache, ``build/cache/features/segments_<key>.npz``, is reused
+    when its key (settings, clip ids, genres and file contents) matches; a missing or unreadable one is
+    rebuilt and written atomically. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
+
+    Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``, ``spec``,
+    ``sample_rate``, ``segment_seconds`` and ``skipped`` (``"clip_id: reason"``).
+
+    Examples
+    --------
+    >>> segment_dataset(gtzan_clips(per_genre=1).head(2), MFCC_SPEC)["X"].shape  # doctest: +SKIP
+    (20, 130, 13)
     """
-    from sklearn.model_selection import train_test_split
+    spec = check_spec(spec)
+    if missing := {"clip_id", "genre", "path"} - set(clips.columns):
+        raise CourseError(f"clips table lacks column(s) {sorted(missing)}")
+    meta = {"spec": spec, "sample_rate": int(sr), "segment_seconds": float(segment_seconds)}
+    path = cache_dir("features") / f"segments_{_content_key(clips, list(meta.values()))}.npz" if cache else None
+    if path and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {**{k: z[k] for k in ("X", "y", "genres", "clip_id")}, **json.loads(str(z["meta"]))}
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("%s: unreadable cache (%s); rebuilding it", path, exc)
+    found = set(clips["genre"])
+    genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
+    rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
+    n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
+    results = Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
+        delayed(_clip_features)(str(p), sr, segment_seconds, spec) for _, _, p in rows)
+    kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
+    meta["skipped"] = [f"{c}: {r}" for (c, _, _), r in zip(rows, results) if isinstance(r, str)]
+    if not kept:
+        raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s segment: {'; '.join(meta['skipped'])}")
+    ds = {"X": np.concatenate([r for _, _, r in kept]).astype(np.float32),
+          "y": np.concatenate([np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]),
+          "genres": np.array(genres, dtype=str),
+          "clip_id": np.concatenate([np.full(len(r), c, dtype=object) for c, _, r in kept]).astype(str), **meta}
+    if path:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{k: ds[k] for k in ("X", "y", "genres", "clip_id")})
+        write_atomic(path, buffer.getvalue())
+    return ds
 
-    idx = np.arange(len(ds["y"]))
-    y = np.asarray(ds["y"])
-    rest, te = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
-    tr, va = train_test_split(rest, test_size=val_size / (1 - test_size), stratify=y[rest], random_state=seed)
-    parts = {"train": np.sort(tr), "val": np.sort(va), "test": np.sort(te)}
-    cid = np.asarray(ds["clip_id"])
-    shared = len(set(cid[parts["train"]]) & set(cid[parts["test"]]))
-    return parts, (
-        f"random split by segment (seed {seed}): {len(tr)}/{len(va)}/{len(te)} segments; "
-        f"{shared} of {len(set(cid[parts['test']]))} test clips also have segments in training"
-    )
 
+def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None) -> Any:
+    """The classic MFCC-sequence LSTM genre classifier, compiled (notebook 07 builds it in its cells).
 
-def train_segment_model(
-    build: Callable[[tuple, int], Any],
-    ds: dict[str, Any],
-    parts: dict[str, np.ndarray],
-    *,
-    split: str = "",
-    epochs: int = DEFAULT_EPOCHS,
-    seed: int = DEFAULT_SEED,
-    batch_size: int = 32,
-    patience: int = 5,
-    norm_axis: tuple[int, ...] = (0, 1),
-    add_channel: bool = False,
-) -> TrainResult:
-    """Standardise, fit with early stopping, and evaluate on the test part.
+    ``input_shape``: one sequence, e.g. ``(130, 13)``; ``norm``: an adapted ``keras.layers.Normalization``,
+    then ``LSTM(64, return_sequences=True) -> LSTM(64) -> Dense(64, relu) -> Dropout(0.3) ->
+    Dense(n_classes, softmax)``; Adam (1e-3), sparse categorical cross-entropy, accuracy.
 
-    Parameters
-    ----------
-    build : callable
-        ``build(input_shape, n_classes) -> compiled keras.Model``.
-    ds : dict
-        Segment data set (:func:`helpers.sequences.build_segment_dataset`).
-    parts : dict
-        ``"train"``, ``"val"``, ``"test"`` -> segment indices.
-    split : str
-        Description of the split, kept in the result.
-    epochs, batch_size, patience : int
-        Training settings (early stopping on validation loss).
-    seed : int
-        Seeds Python, NumPy and TensorFlow (deterministic ops) before building.
-    norm_axis : tuple of int
-        Axes of ``X`` the standardisation statistics average over; the
-        default gives one mean/std per MFCC coefficient.
-    add_channel : bool
-        Add a trailing channel axis (for 2-D convolutions).
-
-    Returns
-    -------
-    TrainResult
+    Examples
+    --------
+    >>> build_lstm((130, 13), 10).count_params()
+    57802
     """
-    from .config import import_tensorflow
-    from .models import evaluate_segments, fit_model, fit_normaliser, normalise
+    import keras
+    from keras import layers
 
-    import_tensorflow()  # before seeding, so that seed_everything also makes TensorFlow's ops deterministic
+    model = keras.Sequential([
+        keras.Input(shape=tuple(input_shape), name="mfcc_sequence"), *([norm] if norm is not None else []),
+        layers.LSTM(64, return_sequences=True, name="lstm_1"), layers.LSTM(64, name="lstm_2"),
+        layers.Dense(64, activation="relu", name="dense"), layers.Dropout(0.3, name="dropout"),
+        layers.Dense(n_classes, activation="softmax", name="genre"),
+    ], name="lstm_genre_classifier")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # Adam: rate 1e-3
+    return model
+
+
+def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = None) -> Any:
+    """The course's spectrogram CNN, compiled (notebook 08 builds it in its cells).
+
+    ``input_shape``: a log-mel image with a channel axis, e.g. ``(64, 130, 1)``; ``norm``: an adapted
+    ``keras.layers.Normalization``, then three blocks ``Conv2D 3x3 (16, 32, 64 filters, no bias) ->
+    BatchNormalization (momentum 0.9) -> ReLU -> MaxPooling2D 2x2``, ``Dropout(0.3) -> GlobalAveragePooling2D
+    -> Dropout(0.3) -> Dense(n_classes, softmax)``; Adam (1e-3), sparse categorical cross-entropy.
+
+    Examples
+    --------
+    >>> build_cnn((64, 130, 1), 10).count_params()
+    24282
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=tuple(input_shape), name="logmel")
+    x = norm(inputs) if norm is not None else inputs
+    for i, filters in enumerate((16, 32, 64), start=1):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(layers.Dropout(0.3, name="dropout1")(x))
+    outputs = layers.Dense(n_classes, activation="softmax", name="genre")(layers.Dropout(0.3, name="dropout2")(x))
+    model = keras.Model(inputs, outputs, name="spectrogram_cnn")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # Adam: rate 1e-3
+    return model
+
+
+KINDS = {"lstm": (MFCC_SPEC, build_lstm), "cnn": (CNN_SPEC, build_cnn)}
+
+
+def model_input(X: np.ndarray, kind: str) -> np.ndarray:
+    """Features as the model of ``kind`` (a key of ``KINDS``: features, builder) reads them: a channel axis for the CNN.
+
+    Examples
+    --------
+    >>> model_input(np.zeros((2, 64, 130)), "cnn").shape
+    (2, 64, 130, 1)
+    """
+    return np.asarray(X, dtype=np.float32)[..., None] if kind == "cnn" else np.asarray(X, dtype=np.float32)
+
+
+def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
+              seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32) -> tuple[Any, dict[str, list]]:
+    """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
+
+    ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
+    ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
+    and keeps the best epoch's weights. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``,
+    ``val_loss``, ``val_accuracy``, and ``best_epoch`` (1-based, one item).
+
+    Examples
+    --------
+    >>> model, history = fit_model("lstm", np.zeros((12, 130, 13)), np.arange(12) % 2, {"train": np.arange(8),
+    ...                            "val": np.arange(8, 12)}, epochs=1)
+    >>> history["best_epoch"]
+    [1]
+    """
+    import keras
+
+    import_tensorflow()  # before seeding: seed_everything then also makes TensorFlow deterministic
     seed_everything(seed)
-    X, y, cid = ds["X"], np.asarray(ds["y"]), np.asarray(ds["clip_id"])
-    mean, std = fit_normaliser(X[parts["train"]], axis=norm_axis)
-
-    def prep(idx: np.ndarray) -> np.ndarray:
-        out = normalise(X[idx], mean, std)
-        return out[..., None] if add_channel else out
-
-    Xtr, Xva, Xte = prep(parts["train"]), prep(parts["val"]), prep(parts["test"])
-    model = build(Xtr.shape[1:], len(ds["genres"]))
-    history = fit_model(
-        model, Xtr, y[parts["train"]], Xva, y[parts["val"]], epochs=epochs, batch_size=batch_size, patience=patience
-    )
-    test = evaluate_segments(model, Xte, y[parts["test"]], cid[parts["test"]])
-    logger.info(
-        "%s: %d epochs, test segment accuracy %.3f, clip accuracy %.3f (mean) %.3f (majority)",
-        split, len(history["loss"]), test["segment_accuracy"], test["clip_accuracy_mean"], test["clip_accuracy_majority"],
-    )
-    return TrainResult(model, history, test, mean, std, parts, split, {"seed": seed, "add_channel": add_channel})
+    X, y = model_input(X, kind), np.asarray(y)
+    norm = keras.layers.Normalization(axis=-1, name="normalise")
+    norm.adapt(X[parts["train"]])
+    model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    hist = model.fit(X[parts["train"]], y[parts["train"]], validation_data=(X[parts["val"]], y[parts["val"]]),
+                     epochs=epochs, batch_size=batch_size, callbacks=[stop], verbose=0)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    history["best_epoch"] = [int(np.argmin(history["val_loss"])) + 1]
+    return model, history
 
 
-def train_lstm(
-    ds: dict[str, Any], parts: dict[str, np.ndarray], *, split: str = "", epochs: int = DEFAULT_EPOCHS, seed: int = DEFAULT_SEED, **kwargs: Any
-) -> TrainResult:
-    """:func:`train_segment_model` with :func:`helpers.models.build_lstm` on MFCC sequences."""
-    from .models import build_lstm
+def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> dict[str, Any]:
+    """Test accuracy per segment and per clip (majority vote and mean probability): a dict of
+    ``segment_accuracy``, ``clip_accuracy_majority``, ``clip_accuracy_mean``, ``n_segments``,
+    ``n_clips``, and ``proba``, ``clip_true``, ``clip_pred`` (mean-probability vote).
 
-    if ds["spec"]["type"] != "mfcc":
-        raise CourseError(f"the LSTM expects MFCC sequences, got {ds['spec']['type']} features")
-    return train_segment_model(
-        lambda shape, n: build_lstm(shape, n), ds, parts, split=split, epochs=epochs, seed=seed, **kwargs
-    )
-
-
-def model_metadata(kind: str, ds: dict[str, Any], result: TrainResult) -> dict[str, Any]:
-    """Everything :mod:`helpers.predict` needs (and what the model's test score was)."""
-    t = result.test
-    return {
-        "kind": kind,
-        "genres": [str(g) for g in ds["genres"]],
-        "sample_rate": int(ds["sample_rate"]),
-        "segment_seconds": float(ds["segment_seconds"]),
-        "feature_spec": dict(ds["spec"]),
-        "norm_mean": result.norm_mean,
-        "norm_std": result.norm_std,
-        "input_ndim": 4 if result.extra.get("add_channel") else 3,
-        "split": result.split,
-        "seed": result.extra.get("seed"),
-        "epochs_run": result.epochs_run,
-        "best_epoch": result.history["best_epoch"][0],
-        "test_metrics": {k: t[k] for k in ("segment_accuracy", "clip_accuracy_majority", "clip_accuracy_mean", "n_segments", "n_clips")},
-    }
+    Examples
+    --------
+    >>> class Fixed:  # any object with a Keras-style predict
+    ...     def predict(self, X, verbose=0): return np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    >>> evaluate(Fixed(), np.zeros((3, 1)), [0, 0, 1], ["a", "a", "b"])["clip_accuracy_mean"]
+    0.5
+    """
+    proba, y = np.asarray(model.predict(X, verbose=0), dtype=np.float64), np.asarray(y)
+    true_m, pred_m = clip_level(proba, y, clip_id, method="majority")
+    true_p, pred_p = clip_level(proba, y, clip_id, method="mean")
+    return {"segment_accuracy": float(np.mean(proba.argmax(axis=1) == y)),
+            "clip_accuracy_majority": float(np.mean(true_m == pred_m)), "clip_accuracy_mean": float(np.mean(true_p == pred_p)),
+            "n_segments": int(len(y)), "n_clips": int(len(true_p)), "proba": proba, "clip_true": true_p, "clip_pred": pred_p}
 
 
-def report_lines(result: TrainResult) -> list[str]:
-    """Human-readable summary of a training run (what the CLI prints)."""
-    t = result.test
-    return [
-        f"split: {result.split}",
-        f"epochs run: {result.epochs_run} (best by validation loss: {result.history['best_epoch'][0]})",
-        f"test segments: {t['n_segments']}, test clips: {t['n_clips']}",
-        f"test accuracy per segment: {t['segment_accuracy']:.3f}",
-        f"test accuracy per clip (majority vote): {t['clip_accuracy_majority']:.3f}",
-        f"held-out clip-level accuracy (mean probability): {t['clip_accuracy_mean']:.3f}",
-    ]
-
-
-def _train_lstm_cli(args: argparse.Namespace) -> int:
-    from .modelio import save_model
-    from .sequences import MFCC_SPEC
-
-    clips, ds = gtzan_segment_dataset(MFCC_SPEC, root=args.data_dir, progress=sys.stderr.isatty())
+def _run(args: argparse.Namespace) -> int:
+    """Train one model kind on the GTZAN clips in ``args.data_dir`` and save it (the command line's work)."""
+    clips = gtzan_clips(args.data_dir)
+    ds = segment_dataset(clips, KINDS[args.model][0], progress=sys.stderr.isatty())
     print(f"data: {len(clips)} GTZAN clips -> {len(ds['y'])} segments of {ds['segment_seconds']:g} s, "
           f"{len(ds['genres'])} genres; skipped {len(ds['skipped'])} clip(s)")
-    for s in ds["skipped"]:
-        print(f"  skipped {s}")
+    print("".join(f"  skipped {line}\n" for line in ds["skipped"]), end="")
     require_classes(ds["clip_id"], ds["y"], names=ds["genres"])
-    parts, split = clip_split(ds, clips, seed=args.seed)
-    result = train_lstm(ds, parts, split=split, epochs=args.epochs, seed=args.seed)
-    path = save_model(result.model, args.out, model_metadata("lstm", ds, result))
-    for line in report_lines(result):
-        print(line)
-    print(f"model written to {path}")
+    tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
+    split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
+             f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
+    model, history = fit_model(args.model, ds["X"], ds["y"], {"train": tr, "val": va}, epochs=args.epochs, seed=args.seed)
+    test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
+    path = save_model(model, args.out, {
+        "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
+        "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
+        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0], "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
+    print(f"split: {split}\nepochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})\n"
+          f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"
+          f"test accuracy per segment: {test['segment_accuracy']:.3f}\n"
+          f"test accuracy per clip (majority vote): {test['clip_accuracy_majority']:.3f}\n"
+          f"held-out clip-level accuracy (mean probability): {test['clip_accuracy_mean']:.3f}\nmodel written to {path}")
     return 0
-
-
-def _train_cnn_cli(args: argparse.Namespace) -> int:
-    try:
-        import helpers.cnn as cnn
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"helpers.cnn"}:
-            raise
-        print("error: the cnn model is not available in this version of the course (helpers/cnn.py is missing)", file=sys.stderr)
-        return 2
-    if not hasattr(cnn, "train_cnn_cli"):
-        print("error: helpers.cnn has no train_cnn_cli(args)", file=sys.stderr)
-        return 2
-    status = cnn.train_cnn_cli(args)
-    return int(status or 0)
 
 
 def _unwritable(path: Path) -> str | None:
     """Why a model cannot be written at ``path`` (a folder, under a file, not writable), or None."""
     if path.is_dir():
         return "is a folder; name a .keras file"
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
+    parent = next(p for p in path.parents if p.exists())  # the nearest folder (or file) that exists
     if not parent.is_dir():
         return f"{parent} is a file, not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"the folder {parent} is not writable"
-    return None
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"the folder {parent} is not writable"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.train",
-        description="Train a genre classifier on the GTZAN clips in the data directory and save it as one .keras file.",
-    )
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (see the module docstring).
+
+    Examples
+    --------
+    >>> main(["lstm", "--out", "build/models/lstm.keras", "--epochs", "30"])  # doctest: +SKIP
+    0
+    """
+    parser = argparse.ArgumentParser(prog="python -m helpers.train", description="Train a genre classifier on the "
+                                     "GTZAN clips in the data directory and save it as one .keras file.")
     sub = parser.add_subparsers(dest="model", required=True, metavar="{lstm,cnn}")
-    for name, text in (
-        ("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"),
-        ("cnn", "CNN on 3 s log-mel spectrograms (notebooks 08-09)"),
-    ):
+    for name, text in (("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"), ("cnn", "CNN on 3 s log-mel images (notebook 08)")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
         p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")
         p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"maximum epochs, early stopping on validation loss (default {DEFAULT_EPOCHS})")
         p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = _parser()
     args = parser.parse_args(argv)
-    if args.out.suffix != ".keras":
-        parser.error(f"--out must name a .keras file, got {args.out}")
-    if args.epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    if args.data_dir is not None and not args.data_dir.is_dir():
-        parser.error(f"--data-dir {args.data_dir} is not a folder")
-    problem = _unwritable(args.out)
-    if problem:  # checked before any work, so a bad path does not waste a training run
-        parser.error(f"--out {args.out}: {problem}")
+    # checked before any work, so that a bad option does not waste a training run
+    for bad, message in ((args.out.suffix != ".keras", f"--out must name a .keras file, got {args.out}"),
+                         (args.epochs < 1, f"--epochs must be at least 1, got {args.epochs}"),
+                         (args.data_dir is not None and not args.data_dir.is_dir(), f"--data-dir {args.data_dir} is not a folder"),
+                         (_unwritable(args.out), f"--out {args.out}: {_unwritable(args.out)}")):
+        if bad:
+            parser.error(message)
     existed = args.out.exists()
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    from .config import import_tensorflow
-
     import_tensorflow()  # without its start-up log lines, so an error is the only line on stderr
     try:
-        if args.model == "lstm":
-            return _train_lstm_cli(args)
-        return _train_cnn_cli(args)
+        return _run(args)
     except KeyboardInterrupt:
         print("interrupted; " + ("the previous model is unchanged" if existed else "nothing was written"), file=sys.stderr)
         return 130
-    except CourseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:  # e.g. too few clips per genre for a three-way split
+    except (CourseError, ValueError) as exc:  # ValueError: e.g. from Keras, for data it cannot use
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

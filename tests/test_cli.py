@@ -12,7 +12,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +24,8 @@ from helpers import predict as predict_cli  # noqa: E402
 from helpers import train as train_cli  # noqa: E402
 from helpers.config import REPO_ROOT, seed_everything  # noqa: E402
 from helpers.modelio import load_model, save_model  # noqa: E402
-from helpers.models import build_lstm, predict_proba  # noqa: E402
 from helpers.predict import predict_file, prepare_features  # noqa: E402
-from helpers.sequences import LOGMEL_SPEC, MFCC_SPEC, check_spec, segment_features  # noqa: E402
+from helpers.train import CNN_SPEC, MFCC_SPEC, build_lstm, check_spec, segment_features  # noqa: E402
 
 from .conftest import SR, sine  # noqa: E402
 
@@ -39,12 +37,11 @@ def lstm_file(tmp_path_factory):
     import tensorflow  # noqa: F401
 
     seed_everything(0)
-    model = build_lstm((130, 13), 3, units=8, dense_units=8)
-    meta = {
-        "kind": "lstm", "genres": GENRES, "sample_rate": SR, "segment_seconds": 3.0,
-        "feature_spec": check_spec(MFCC_SPEC), "norm_mean": np.linspace(-200, 10, 13), "norm_std": np.full(13, 20.0),
-        "input_ndim": 3,
-    }
+    import keras
+
+    norm = keras.layers.Normalization(axis=-1, mean=np.linspace(-200, 10, 13), variance=np.full(13, 400.0))
+    model = build_lstm((130, 13), 3, norm=norm)  # the normalisation travels inside the model
+    meta = {"kind": "lstm", "genres": GENRES, "sample_rate": SR, "segment_seconds": 3.0, "feature_spec": check_spec(MFCC_SPEC)}
     return save_model(model, tmp_path_factory.mktemp("model") / "lstm.keras", meta)
 
 
@@ -97,9 +94,11 @@ def test_predict_file_averages_segment_probabilities(lstm_file, audio):
     assert res["error"] is None and res["segments"] == 2 and list(res["probabilities"]) == GENRES
     y, _ = load_audio(audio["mono.wav"])
     segs = segment(y, sr=SR, seconds=3.0)
-    x = (segment_features(segs, SR, MFCC_SPEC) - np.linspace(-200, 10, 13)) / 20.0  # normalised as saved
+    x = segment_features(segs, SR, MFCC_SPEC)  # raw MFCCs: the model's Normalization layer standardises them
     np.testing.assert_allclose(prepare_features(segs, meta), x, rtol=1e-5, atol=1e-5)
-    expected = predict_proba(model, x.astype(np.float32)).mean(axis=0)
+    expected = model.predict(x, verbose=0).mean(axis=0)
+    z = (x - np.linspace(-200, 10, 13)) / 20.0  # what the first layer computes
+    np.testing.assert_allclose(model.layers[0](x), z, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(list(res["probabilities"].values()), expected, atol=1e-6)
     assert res["genre"] == GENRES[int(expected.argmax())]
 
@@ -166,8 +165,7 @@ def test_predict_works_with_a_4d_logmel_model(audio, tmp_path):
         keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(3, activation="softmax"),
     ])
-    meta = {"kind": "cnn", "genres": GENRES, "sample_rate": SR, "segment_seconds": 3.0,
-            "feature_spec": check_spec({**LOGMEL_SPEC, "n_mels": 64}), "norm_mean": -40.0, "norm_std": 20.0, "input_ndim": 4}
+    meta = {"kind": "cnn", "genres": GENRES, "sample_rate": SR, "segment_seconds": 3.0, "feature_spec": check_spec(CNN_SPEC)}
     path = save_model(model, tmp_path / "cnn.keras", meta)
     model, meta = load_model(path)
     res = predict_file(audio["stereo44k.flac"], model, meta)
@@ -212,7 +210,8 @@ def test_train_lstm_cli_writes_a_model_predict_can_use(tiny_gtzan, tmp_path, cap
     assert 0.0 <= acc <= 1.0
     model, meta = load_model(out)
     assert meta["kind"] == "lstm" and meta["genres"] == ["blues", "rock"] and meta["epochs_run"] <= 2
-    assert meta["feature_spec"] == check_spec(MFCC_SPEC) and len(meta["norm_mean"]) == 13
+    assert meta["feature_spec"] == check_spec(MFCC_SPEC) and "60/15/25" in meta["split"]
+    assert type(model.layers[0]).__name__ == "Normalization"  # adapted on the training segments, saved with the model
     clip = tiny_gtzan / "gtzan" / "genres_original" / "rock" / "rock.00000.wav"
     assert predict_cli.main([str(clip), "--model", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{clip}: ")
@@ -230,16 +229,29 @@ def test_train_cli_usage_and_data_errors(tmp_path, capsys, monkeypatch):
     assert err.startswith("error: data set 'gtzan'") and "Traceback" not in err
 
 
-def test_train_cnn_subcommand_delegates_to_helpers_cnn(tmp_path, capsys, monkeypatch):
-    seen = {}
-    fake = types.ModuleType("helpers.cnn")
-    fake.train_cnn_cli = lambda args: seen.update(vars(args)) or 0
-    monkeypatch.setitem(sys.modules, "helpers.cnn", fake)
-    # `import helpers.cnn as cnn` reads the package attribute when the real module was imported earlier
-    monkeypatch.setattr(sys.modules["helpers"], "cnn", fake, raising=False)
-    argv = ["cnn", "--out", str(tmp_path / "c.keras"), "--epochs", "3", "--seed", "7"]
-    assert train_cli.main(argv) == 0
-    assert seen["out"] == Path(tmp_path / "c.keras") and seen["epochs"] == 3 and seen["seed"] == 7 and seen["data_dir"] is None
-    monkeypatch.setitem(sys.modules, "helpers.cnn", None)  # as if helpers/cnn.py did not exist
-    assert train_cli.main(argv) == 2
-    assert "cnn model is not available" in capsys.readouterr().err
+def test_train_cnn_cli_uses_the_same_pipeline(tiny_gtzan, tmp_path, capsys):
+    out = tmp_path / "cnn.keras"
+    assert train_cli.main(["cnn", "--out", str(out), "--data-dir", str(tiny_gtzan), "--epochs", "2", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "random split by clip, stratified by genre, 60/15/25" in text and "model written to" in text
+    model, meta = load_model(out)
+    assert meta["kind"] == "cnn" and meta["feature_spec"] == check_spec(CNN_SPEC) and set(meta) >= {"split", "seed", "test_metrics"}
+    assert model.input_shape == (None, 64, 130, 1) and type(model.layers[1]).__name__ == "Normalization"
+    clip = tiny_gtzan / "gtzan" / "genres_original" / "blues" / "blues.00001.wav"
+    assert predict_cli.main([str(clip), "--model", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["segments"] == 2
+
+
+def test_help_of_both_command_lines(capsys):
+    for main, argv, words in ((train_cli.main, ["--help"], "{lstm,cnn}"), (train_cli.main, ["cnn", "--help"], "--out OUT"),
+                              (predict_cli.main, ["--help"], "--model MODEL")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0 and words in capsys.readouterr().out
+
+
+def test_format_result_lines():
+    good = {"file": "a.wav", "genre": "jazz", "probabilities": {"rock": 0.1, "jazz": 0.7, "pop": 0.15, "blues": 0.05},
+            "segments": 1, "error": None}
+    assert predict_cli.format_result(good) == "a.wav: jazz (jazz 0.700, pop 0.150, rock 0.100; 1 segment)"
+    assert predict_cli.format_result({**good, "error": "a.wav: file is empty"}) == "error: a.wav: file is empty"

@@ -21,8 +21,8 @@ from helpers import modelio  # noqa: E402
 from helpers import train as train_cli  # noqa: E402
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
-from helpers.models import build_lstm  # noqa: E402
-from helpers.splits import require_classes  # noqa: E402
+from helpers.evaluation import require_classes  # noqa: E402
+from helpers.train import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
 
 from .conftest import SR, sine  # noqa: E402
 from .test_modelio import _metadata  # noqa: E402
@@ -33,7 +33,7 @@ def model():
     import tensorflow  # noqa: F401
 
     seed_everything(0)
-    return build_lstm((20, 13), 3, units=8, dense_units=8)
+    return build_lstm((20, 13), 3)
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_metadata_must_name_as_many_genres_as_the_network_has_outputs(model, tmp
 def test_a_bad_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch, make_out, reason):
     (tmp_path / "a_folder.keras").mkdir()
     (tmp_path / "a_file").write_text("not a folder")
-    monkeypatch.setattr(train_cli, "_train_lstm_cli", lambda args: pytest.fail("training started"))
+    monkeypatch.setattr(train_cli, "_run", lambda args: pytest.fail("training started"))
     with pytest.raises(SystemExit) as stop:
         train_cli.main(["lstm", "--out", str(make_out(tmp_path))])
     assert stop.value.code == 2
@@ -109,7 +109,7 @@ def test_ctrl_c_during_training_is_one_line_and_exit_130(tmp_path, capsys, monke
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_cli, "_train_lstm_cli", interrupted)
+    monkeypatch.setattr(train_cli, "_run", interrupted)
     assert train_cli.main(["lstm", "--out", str(out)]) == 130
     assert capsys.readouterr().err == message + "\n"
     assert (out.read_bytes() == b"a good model") if existed else not out.exists()
@@ -121,7 +121,7 @@ def test_one_genre_is_refused_before_training(tmp_path, capsys, monkeypatch):
     folder.mkdir(parents=True)
     for i in range(4):
         sf.write(folder / f"rock.{i:05d}.wav", sine(220.0 * (1 + 0.1 * i), 6.5), SR)
-    monkeypatch.setattr(train_cli, "train_lstm", lambda *a, **k: pytest.fail("training started"))
+    monkeypatch.setattr(train_cli, "fit_model", lambda *a, **k: pytest.fail("training started"))
     out = tmp_path / "m.keras"
     assert train_cli.main(["lstm", "--out", str(out), "--data-dir", str(tmp_path / "data")]) == 1
     err = capsys.readouterr().err
@@ -183,11 +183,8 @@ def test_predict_json_into_a_closed_pipe_ends_quietly(tmp_path):
     import subprocess
     import sys
 
-    from helpers.models import build_lstm as lstm
-    from helpers.sequences import MFCC_SPEC, check_spec
-
     seed_everything(0)
-    path = modelio.save_model(lstm((130, 13), 3, units=8, dense_units=8), tmp_path / "m.keras",
+    path = modelio.save_model(build_lstm((130, 13), 3), tmp_path / "m.keras",
                               _metadata() | {"feature_spec": check_spec(MFCC_SPEC)})
     clips = []
     for i in range(40):

@@ -15,9 +15,12 @@ keras = pytest.importorskip("keras")
 
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
-from helpers.modelio import METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
-from helpers.models import build_lstm, predict_proba  # noqa: E402
-from helpers.sequences import MFCC_SPEC, check_spec  # noqa: E402
+from helpers.modelio import FORMAT, METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
+from helpers.train import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
+
+
+def predict_proba(model, x):
+    return model.predict(x, verbose=0)
 
 
 def _metadata():
@@ -27,9 +30,7 @@ def _metadata():
         "sample_rate": 22050,
         "segment_seconds": 3.0,
         "feature_spec": check_spec(MFCC_SPEC),
-        "norm_mean": np.arange(13, dtype=np.float32),
-        "norm_std": np.ones(13, dtype=np.float32) * 2,
-        "input_ndim": 3,
+        "test_metrics": {"segment_accuracy": np.float64(0.5)},
         "best_epoch": np.int64(4),
     }
 
@@ -39,7 +40,7 @@ def tiny():
     import tensorflow  # noqa: F401
 
     seed_everything(0)
-    model = build_lstm((20, 13), 3, units=8, dense_units=8)
+    model = build_lstm((20, 13), 3)
     x = np.random.default_rng(0).standard_normal((6, 20, 13)).astype(np.float32)
     model.fit(x, np.array([0, 1, 2, 0, 1, 2]), epochs=1, verbose=0)  # weights differ from a fresh init
     return model, x
@@ -53,8 +54,8 @@ def test_round_trip_gives_identical_predictions_and_metadata(tiny, tmp_path):
     np.testing.assert_array_equal(predict_proba(back, x), predict_proba(model, x))
     assert meta["genres"] == ["blues", "rock", "jazz"] and meta["kind"] == "lstm"
     assert meta["feature_spec"] == check_spec(MFCC_SPEC)
-    assert meta["norm_mean"] == list(range(13)) and meta["best_epoch"] == 4
-    assert meta["keras_version"] == keras.__version__
+    assert meta["test_metrics"] == {"segment_accuracy": 0.5} and meta["best_epoch"] == 4
+    assert meta["keras_version"] == keras.__version__ and meta["format"] == FORMAT
     assert read_metadata(path) == meta
     # still a normal Keras file: keras.models.load_model ignores the extra entry
     plain = keras.models.load_model(path)
@@ -71,6 +72,8 @@ def test_save_errors(tiny, tmp_path):
     del meta["genres"], meta["sample_rate"]
     with pytest.raises(CourseError, match="lacks genres, sample_rate"):
         save_model(model, tmp_path / "m.keras", meta)
+    with pytest.raises(CourseError, match="norm_mean/norm_std; put a keras.layers.Normalization layer"):
+        save_model(model, tmp_path / "m.keras", _metadata() | {"norm_mean": [0.0], "norm_std": [1.0]})
     assert not (tmp_path / "m.keras").exists()
 
 
@@ -104,6 +107,21 @@ def test_load_errors_name_the_file(tiny, tmp_path):
         load_model(partial)
     broken = tmp_path / "broken.keras"
     with zipfile.ZipFile(broken, "w") as zf:
-        zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"norm_mean": None, "norm_std": None, "best_epoch": 1}))
+        zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"format": FORMAT, "test_metrics": None, "best_epoch": 1}))
     with pytest.raises(CourseError, match=r"broken\.keras: Keras cannot load this model"):
         load_model(broken)
+
+
+def test_a_model_file_of_the_older_format_is_refused(tiny, tmp_path):
+    """Format 1 kept a mean/std in the metadata for predict to apply; format 2 normalises inside the model."""
+    model, _ = tiny
+    path = save_model(model, tmp_path / "m.keras", _metadata())
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    old = json.loads(entries[METADATA_ENTRY]) | {"format": "waveforms-to-genres model 1", "norm_mean": [0.0] * 13}
+    entries[METADATA_ENTRY] = json.dumps(old).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    with pytest.raises(CourseError, match=r"m\.keras: written by an older version of the course .*; train it again"):
+        load_model(path)

@@ -1,10 +1,11 @@
-"""helpers.splits: group-aware three-way split, split table, clip voting."""
+"""helpers.evaluation: the clip split (group-aware, stratified three-way), split table, clip voting."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.splits import clip_level, group_train_val_test_split, split_summary, vote
+from helpers.errors import CourseError
+from helpers.evaluation import clip_level, group_train_val_test_split, split_summary, vote
 
 
 def _clips(n_classes=4, clips_per_class=10, segs=5):
@@ -35,9 +36,9 @@ def test_split_is_seeded():
 
 
 def test_split_errors():
-    with pytest.raises(ValueError, match="sum below 1"):
+    with pytest.raises(CourseError, match="sum below 1"):
         group_train_val_test_split(["a", "b"], val_size=0.5, test_size=0.5)
-    with pytest.raises(ValueError, match="too few groups"):
+    with pytest.raises(CourseError, match="too few groups"):
         group_train_val_test_split(["a", "a", "b"])
 
 
@@ -68,7 +69,14 @@ def test_clip_level_and_errors():
     p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
     y, pred = clip_level(p, [0, 0, 1], ["a", "a", "b"])
     assert y.tolist() == [0, 1] and pred.tolist() == [0, 1]
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(CourseError, match="method"):
         vote(p, ["a", "a", "b"], method="median")
-    with pytest.raises(ValueError, match="one group per row"):
+    with pytest.raises(CourseError, match="one group per row"):
         vote(p, ["a"])
+
+
+def test_default_split_is_60_15_25_by_clip():
+    """The one set of proportions every model uses (notebook 07, ``python -m helpers.train``)."""
+    groups, labels = _clips(n_classes=2, clips_per_class=20)
+    parts = group_train_val_test_split(groups, labels=labels, seed=0)
+    assert [len(set(groups[p])) for p in parts] == [24, 6, 10]

@@ -1,12 +1,13 @@
 """Examples per second: TFRecord shards + tf.data against a plain Python generator, same model, same run.
 
 Both feeders read the same real GTZAN log-mel segments from disk and feed the
-same spectrogram CNN (``helpers.cnn.build_spectrogram_cnn``) through ``model.fit``:
+same spectrogram CNN (``helpers.train.build_cnn``) through ``model.fit``:
 
-* baseline: a Python generator that loads one ``.npy`` file per segment, in order,
-  batch by batch (``helpers.tfdata.python_batches``): no parallelism, no prefetch;
-* pipeline: sharded TFRecords read by ``helpers.tfdata.tfrecord_dataset``
-  (parallel interleave, parse, cache, shuffle, batch, prefetch).
+* baseline: a Python generator that loads one ``.npy`` file per segment,
+  in a shuffled order, batch by batch (:func:`python_batches`): no parallelism, no prefetch;
+* pipeline: sharded TFRecords read by :func:`tfrecord_dataset`
+  (parallel interleave, parse, cache, shuffle, batch, prefetch), the pipeline
+  notebook 09 builds in its cells.
 
 Each feeder runs one warm-up epoch (graph tracing; the tf.data cache fills),
 then ``--epochs`` timed epochs; the two are timed alternately ``--repeats``
@@ -18,12 +19,77 @@ Usage: ``python benchmarks/input_pipeline.py [--epochs 3] [--repeats 2] [--clips
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+
+
+def python_batches(files, labels, *, batch_size, seed=0):
+    """The baseline: shuffle the files each epoch, load them one by one, yield ``(X, y)`` batches, forever."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(files))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            yield np.stack([np.load(files[i]) for i in idx]).astype(np.float32), labels[idx]
+
+
+def write_tfrecord_shards(tf, X, y, out_dir, *, n_shards):
+    """Write ``(features, label)`` examples round-robin into ``n_shards`` TFRecord files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.tfrecord"):
+        old.unlink()
+    paths = [out_dir / f"segments-{i:05d}-of-{n_shards:05d}.tfrecord" for i in range(n_shards)]
+    writers = [tf.io.TFRecordWriter(str(p)) for p in paths]
+    for i, (x, label) in enumerate(zip(X, y)):
+        feature = {
+            "features": tf.train.Feature(bytes_list=tf.train.BytesList(value=[np.float32(x).tobytes()])),
+            "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+        }
+        writers[i % n_shards].write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    for w in writers:
+        w.close()
+    return [str(p) for p in paths]
+
+
+def tfrecord_dataset(tf, files, feature_shape, *, batch_size, seed=0):
+    """Interleave the shards, parse, cache, shuffle, batch, prefetch."""
+    fields = {"features": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64)}
+
+    def parse(record):
+        ex = tf.io.parse_single_example(record, fields)
+        return tf.reshape(tf.io.decode_raw(ex["features"], tf.float32), feature_shape), tf.cast(ex["label"], tf.int32)
+
+    ds = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    return ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def logmel_segments(clips):
+    """Log-mel arrays, labels of every 3-s segment of the clips (cached under build/cache, keyed by the clip files)."""
+    from helpers.config import cache_dir
+    from helpers.train import CNN_SPEC, clip_segments, segment_features
+
+    key = hashlib.sha1(repr((CNN_SPEC, sorted(map(str, clips["path"])))).encode()).hexdigest()[:12]
+    path = cache_dir() / f"bench_logmel_{len(clips)}_{key}.npz"
+    if path.exists():
+        with np.load(path) as f:
+            return f["X"], f["y"], int(f["n_classes"])
+    genres = sorted(set(clips["genre"]))
+    xs, ys = [], []
+    for row in clips.itertuples():
+        segs = clip_segments(row.path, sr=22050, segment_seconds=3.0)
+        xs.append(segment_features(segs, 22050, CNN_SPEC))
+        ys += [genres.index(row.genre)] * len(segs)
+    X, y = np.concatenate(xs).astype(np.float32), np.array(ys)
+    np.savez(path, X=X, y=y, n_classes=len(genres))
+    return X, y, len(genres)
 
 
 def main(argv=None) -> int:
@@ -35,21 +101,16 @@ def main(argv=None) -> int:
     parser.add_argument("--shards", type=int, default=4)
     args = parser.parse_args(argv)
 
-    import tensorflow as tf
-
-    from helpers.cnn import CNN_SPEC, build_spectrogram_cnn, standardize_stats
-    from helpers.config import build_dir, cache_dir, seed_everything
+    from helpers.config import build_dir, import_tensorflow, seed_everything
     from helpers.datasets import gtzan_clips
-    from helpers.sequences import load_or_build_dataset
-    from helpers.tfdata import python_batches, tfrecord_dataset, write_tfrecord_shards
+    from helpers.train import build_cnn
 
+    tf = import_tensorflow()
     seed_everything(0)
     clips = gtzan_clips(per_genre=args.clips_per_genre)
-    data = load_or_build_dataset(cache_dir() / f"bench_logmel_{len(clips)}.npz", clips, CNN_SPEC, progress=False)
-    mean, std = standardize_stats(data["X"])
-    X = ((data["X"] - mean) / std)[..., np.newaxis].astype(np.float32)
-    y, groups = np.asarray(data["y"]), np.asarray(data["clip_id"])
-    n, n_classes = len(X), len(data["genres"])
+    X, y, n_classes = logmel_segments(clips)
+    X = ((X - X.mean(dtype=np.float64)) / X.std(dtype=np.float64))[..., np.newaxis].astype(np.float32)
+    n = len(X)
     print(f"data: {len(clips)} GTZAN clips -> {n} log-mel segments of shape {X.shape[1:]}; batch {args.batch_size}")
 
     out = build_dir("bench_input_pipeline")
@@ -59,22 +120,18 @@ def main(argv=None) -> int:
     for i, x in enumerate(X):
         path = npy_dir / f"{i:06d}.npy"
         np.save(path, x)
-        npy_files.append(path)
-    shards = write_tfrecord_shards(X, y, groups, out / "tfrecords", n_shards=args.shards)
+        npy_files.append(str(path))
+    shards = write_tfrecord_shards(tf, X, y, out / "tfrecords", n_shards=args.shards)
 
     steps = int(np.ceil(n / args.batch_size))
-
-    def make_generator():
-        return python_batches(npy_files, y, batch_size=args.batch_size, seed=0)
-
-    def make_pipeline():
-        return tfrecord_dataset(shards, X.shape[1:], batch_size=args.batch_size, seed=0).repeat()
-
     models = {}
     for name in ("python generator", "TFRecord + tf.data"):
         seed_everything(0)
-        models[name] = build_spectrogram_cnn(X.shape[1:], n_classes)
-    feeds = {"python generator": make_generator(), "TFRecord + tf.data": make_pipeline()}
+        models[name] = build_cnn(X.shape[1:], n_classes)
+    feeds = {
+        "python generator": python_batches(npy_files, y, batch_size=args.batch_size),
+        "TFRecord + tf.data": tfrecord_dataset(tf, shards, X.shape[1:], batch_size=args.batch_size).repeat(),
+    }
     for name, model in models.items():  # warm-up: trace the graph, fill the cache
         model.fit(feeds[name], steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
     best = {name: float("inf") for name in models}

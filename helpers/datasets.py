@@ -594,7 +594,7 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     if per_genre is not None:
         table = table.groupby("genre", group_keys=False).head(per_genre)
     if with_split and _path("gtzan-splits", root, required=False):
-        table["split"] = table["clip_id"].map(gtzan_split(root)).fillna("excluded")
+        table = table.assign(split=table["clip_id"].map(gtzan_split(root)).fillna("excluded"))
     table = table.sort_values("clip_id").reset_index(drop=True)
     table.attrs["unreadable"] = list(unreadable)
     return table

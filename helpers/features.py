@@ -1,5 +1,408 @@
-"""The 57-feature GTZAN table and its extraction (being consolidated here, issue 15)."""
-from .extract import *  # noqa: F401,F403
-from .extract import extract_features, function_name  # noqa: F401
-from .gtzan_features import *  # noqa: F401,F403
-from .gtzan_features import FEATURE_COLUMNS, gtzan_feature_vector  # noqa: F401
+"""The 57-feature GTZAN table and its extraction over many files.
+
+The widely used GTZAN feature table (Kaggle's ``features_30_sec.csv``) holds,
+for every clip, the mean and variance over time of a few librosa features,
+plus a tempo. It was made with an older librosa (before 0.10), whose defaults
+differ from today's in two places that matter:
+
+* STFTs padded the signal at both ends by *reflection* (``pad_mode="reflect"``);
+  librosa 0.10 switched the default to zero padding (``"constant"``).
+* ``librosa.effects.hpss`` inverted the harmonic and percussive STFTs without
+  a target length and then zero-padded the result to the input's length.
+
+:func:`gtzan_feature_vector` follows that recipe with librosa 0.11 and
+reproduces the table to within float32 rounding on the full-length clips
+(notebook 04 measures it). :func:`extract_features` runs such a function over
+many files: in parallel (``joblib.Parallel``, worker processes), with a cache
+on disk (one JSON file per audio file, keyed by path, size and modification
+time, written atomically), and listing the files that could not be read
+instead of stopping.
+
+Examples
+--------
+>>> import numpy as np
+>>> y = 0.1 * np.sin(2 * np.pi * 440 * np.arange(22050 * 3) / 22050).astype(np.float32)
+>>> features = gtzan_feature_vector(y, 22050)
+>>> len(features), list(features)[:3]
+(57, ['chroma_stft_mean', 'chroma_stft_var', 'rms_mean'])
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import librosa
+import numpy as np
+import pandas as pd
+from tqdm.std import tqdm
+
+from .audio import DEFAULT_SR, load_audio, segment
+from .config import cache_dir, write_atomic
+from .errors import AudioError, CourseError
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "N_FFT",
+    "HOP_LENGTH",
+    "CACHE_VERSION",
+    "gtzan_feature_vector",
+    "function_name",
+    "ExtractionResult",
+    "extract_features",
+]
+
+logger = logging.getLogger(__name__)
+
+#: STFT size and hop of every frame-wise feature (librosa's defaults).
+N_FFT = 2048
+HOP_LENGTH = 512
+
+#: Bumped when the meaning of a cached entry changes (old entries are then ignored).
+CACHE_VERSION = 2
+
+_SUMMARISED = (
+    "chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth",
+    "rolloff", "zero_crossing_rate", "harmony", "perceptr",
+)
+
+#: The 57 feature columns of ``features_30_sec.csv``, in the table's order (MFCCs numbered from 1).
+FEATURE_COLUMNS: tuple[str, ...] = tuple(
+    [f"{name}_{stat}" for name in _SUMMARISED for stat in ("mean", "var")]
+    + ["tempo"]
+    + [f"mfcc{i}_{stat}" for i in range(1, 21) for stat in ("mean", "var")]
+)
+
+
+def gtzan_feature_vector(y: np.ndarray, sr: int) -> dict[str, float]:
+    """The 57 features of ``features_30_sec.csv`` for one mono signal.
+
+    One STFT (``n_fft=2048``, ``hop_length=512``, Hann window, reflection
+    padding) feeds chroma, spectral centroid, bandwidth, roll-off, a 128-band
+    mel spectrogram (-> 20 MFCCs and the onset strength behind the tempo) and
+    the harmonic/percussive separation; RMS and zero-crossing rate are
+    computed on frames of the waveform. Each frame-wise feature is summarised
+    by its mean and (population) variance over time; for ``harmony`` and
+    ``perceptr`` over the *samples* of the separated waveforms. ``tempo`` is
+    the global tempo (BPM) of ``librosa.beat.beat_track``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono floating-point signal, shape ``(n,)``, at least ``N_FFT`` samples.
+    sr : int
+        Its sample rate in Hz (22,050 for GTZAN and the reference table).
+
+    Returns
+    -------
+    dict of str to float
+        Exactly :data:`FEATURE_COLUMNS`, in that order.
+
+    Raises
+    ------
+    AudioError
+        If ``y`` is not one-dimensional, shorter than one STFT frame, not
+        floating point, or holds NaN or infinite samples.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = gtzan_feature_vector(rng.standard_normal(22050).astype(np.float32) * 0.1, 22050)
+    >>> round(f["zero_crossing_rate_mean"], 1)  # white noise changes sign about every other sample
+    0.5
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise AudioError(f"gtzan_feature_vector needs a mono signal of shape (n,), got shape {y.shape}")
+    if y.shape[0] < N_FFT:
+        raise AudioError(f"gtzan_feature_vector needs at least {N_FFT} samples (one STFT frame), got {y.shape[0]}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise AudioError(f"gtzan_feature_vector needs floating-point samples, got dtype {y.dtype}")
+    if not np.all(np.isfinite(y)):
+        raise AudioError("gtzan_feature_vector: the signal holds NaN or infinite samples")
+    sr = int(sr)
+    frames = {"n_fft": N_FFT, "hop_length": HOP_LENGTH}
+
+    stft = librosa.stft(y, **frames, pad_mode="reflect")  # the old default padding
+    magnitude = np.abs(stft)
+    power = magnitude**2
+    log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, **frames))
+    onset_envelope = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
+    tempo, _ = librosa.beat.beat_track(onset_envelope=onset_envelope, sr=sr, hop_length=HOP_LENGTH)
+    # harmonic / percussive separation, inverted the old way: istft without a target length, then padded
+    harmonic, percussive = (
+        librosa.util.fix_length(librosa.istft(part, **frames, dtype=y.dtype), size=y.shape[0])
+        for part in librosa.decompose.hpss(stft)
+    )
+    series = {
+        "chroma_stft": librosa.feature.chroma_stft(S=power, sr=sr, **frames),
+        "rms": librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP_LENGTH, pad_mode="reflect"),
+        "spectral_centroid": librosa.feature.spectral_centroid(S=magnitude, sr=sr, **frames),
+        "spectral_bandwidth": librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, **frames),
+        "rolloff": librosa.feature.spectral_rolloff(S=magnitude, sr=sr, **frames),
+        "zero_crossing_rate": librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP_LENGTH),
+        "harmony": harmonic,
+        "perceptr": percussive,
+    }
+    mfcc = librosa.feature.mfcc(S=log_mel, sr=sr, n_mfcc=20)
+    series.update({f"mfcc{i}": row for i, row in enumerate(mfcc, start=1)})
+    out = {"tempo": float(np.atleast_1d(tempo)[0])}
+    for name, values in series.items():
+        out[f"{name}_mean"] = float(np.mean(values))
+        out[f"{name}_var"] = float(np.var(values))
+    return {name: out[name] for name in FEATURE_COLUMNS}
+
+
+def function_name(func: Callable) -> str:
+    """The qualified name ``module.qualname`` of a feature function (part of the cache key).
+
+    Parameters
+    ----------
+    func : callable
+        A function, or a ``functools.partial`` of one.
+
+    Returns
+    -------
+    str
+        E.g. ``"helpers.features.gtzan_feature_vector"``.
+
+    Examples
+    --------
+    >>> function_name(gtzan_feature_vector)
+    'helpers.features.gtzan_feature_vector'
+    """
+    if isinstance(func, functools.partial):
+        return function_name(func.func)
+    module = getattr(func, "__module__", None) or type(func).__module__
+    qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+    return f"{module}.{qualname}"
+
+
+@dataclass
+class ExtractionResult:
+    """What :func:`extract_features` returns.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The input columns, ``segment`` (when segmenting), then one column per
+        feature; rows in input order; files that failed are left out.
+    failures : pandas.DataFrame
+        Columns ``path`` and ``reason``, one row per file that could not be
+        processed, in input order; empty when every file worked.
+    n_cached, n_computed : int
+        How many files were read from the cache, and computed in this call.
+
+    Examples
+    --------
+    >>> ExtractionResult(pd.DataFrame({"path": ["a.wav"], "tempo": [120.0]}),
+    ...                  pd.DataFrame(columns=["path", "reason"]), n_computed=1)
+    ExtractionResult(table=1 rows x 2 columns, failures=0, cached=0, computed=1)
+    """
+
+    table: pd.DataFrame
+    failures: pd.DataFrame
+    n_cached: int = 0
+    n_computed: int = 0
+
+    def __repr__(self) -> str:  # short: a notebook shows it
+        return (
+            f"ExtractionResult(table={self.table.shape[0]} rows x {self.table.shape[1]} columns, "
+            f"failures={len(self.failures)}, cached={self.n_cached}, computed={self.n_computed})"
+        )
+
+
+def _cache_path(root: Path, path: str, func: Callable, settings: dict[str, Any]) -> Path:
+    """The cache file of one audio file: a hash of the function, its settings and (path, size, mtime_ns)."""
+    st = os.stat(path)
+    key = {
+        "version": CACHE_VERSION, "func": function_name(func), "settings": settings,
+        "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
+        "file": [str(Path(path).resolve()), st.st_size, st.st_mtime_ns],
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()
+    return root / function_name(func) / digest[:2] / f"{digest}.json"
+
+
+def _read_cache(path: Path) -> list[dict[str, float]] | None:
+    """The rows stored for one file, or None when absent or unreadable (then it is recomputed)."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+        if not (isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)
+                and all(isinstance(v, (int, float)) for r in rows for v in r.values())):
+            raise ValueError("'rows' is not a non-empty list of rows of numbers")
+        return rows
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring unreadable cache entry %s (%s); recomputing", path, exc)
+        return None
+
+
+def _one_file(path: str, func: Callable, settings: dict[str, Any], cache_file: Path | None) -> tuple[str, Any]:
+    """Load one file, compute its features (one row, or one per segment), cache them.
+
+    Returns ``("ok", rows)`` or ``("fail", reason)``. Runs single-threaded, so
+    the numbers are the same bit for bit in this process and in a worker.
+    """
+    from threadpoolctl import threadpool_limits  # here, not at the top: importing it sets an environment variable
+
+    params, sr, seconds = settings["params"], settings["sr"], settings["segment_seconds"]
+    try:
+        with threadpool_limits(limits=1):
+            y, rate = load_audio(path, sr=sr, duration=settings["duration"])
+            pieces = [y] if seconds is None else segment(y, sr=rate, seconds=seconds, source=path)
+            rows = []
+            for i, piece in enumerate(pieces):
+                features = func(piece, rate, **params)
+                if not isinstance(features, Mapping):
+                    raise TypeError(f"it returned {type(features).__name__}, not a dict of name -> number")
+                rows.append(({} if seconds is None else {"segment": i}) | {str(k): float(v) for k, v in features.items()})
+    except AudioError as exc:
+        return "fail", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a feature function can raise anything
+        first = (str(exc).strip().splitlines() or [""])[0]
+        detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        return "fail", f"{path}: feature function {function_name(func)} failed ({detail})"
+    if cache_file is not None:
+        try:
+            write_atomic(cache_file, json.dumps({"path": path, "rows": rows}))
+        except OSError as exc:  # a full or read-only disk must not lose the computed result
+            logger.warning("could not write cache entry %s (%s)", cache_file, exc)
+    return "ok", rows
+
+
+def _indexed(i: int, *args) -> tuple[int, tuple[str, Any]]:
+    return i, _one_file(*args)
+
+
+def extract_features(
+    files: pd.DataFrame | Iterable[str | os.PathLike],
+    func: Callable[..., Mapping[str, float]],
+    params: Mapping[str, Any] | None = None,
+    *,
+    sr: int | None = DEFAULT_SR,
+    segment_seconds: float | None = None,
+    duration: float | None = None,
+    n_jobs: int = -1,
+    cache: bool | str | os.PathLike = True,
+    progress: bool = True,
+) -> ExtractionResult:
+    """Compute a feature table for many audio files: in parallel, cached, listing failures.
+
+    Parameters
+    ----------
+    files : pandas.DataFrame or list of path-like
+        A table with a ``path`` column (its other columns, e.g. ``clip_id``,
+        ``genre``, are carried into the output) or a list of paths.
+    func : callable
+        Module-level (picklable) ``func(y, sr, **params) -> dict[str, float]``.
+    params : dict, optional
+        Keyword arguments for ``func``; part of the cache key.
+    sr : int or None
+        Sample rate the audio is loaded at (mono); None keeps each file's rate.
+    segment_seconds : float, optional
+        None: one row per file. A number: one row per segment of this length
+        (:func:`helpers.audio.segment`, the remainder is dropped), with a
+        ``segment`` column (0, 1, ...).
+    duration : float, optional
+        Read at most this many seconds of each file.
+    n_jobs : int
+        Worker processes of ``joblib.Parallel`` (-1: all cores; 1: in this
+        process). Before workers start, one file runs in this process, so
+        that numba compiles librosa's code once rather than in every worker.
+    cache : bool or path-like
+        True: ``helpers.config.cache_dir("features")``; a folder; False: none.
+        An entry is keyed by the function, its parameters, ``sr``,
+        ``segment_seconds``, ``duration`` and the file's path, size and
+        modification time (a replaced file is computed again); it is written
+        as soon as its file is done (an interrupted run resumes), atomically;
+        an unreadable entry is ignored and recomputed. Failures are not cached.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ExtractionResult
+        ``table``, ``failures`` (``path``, ``reason``), ``n_cached``, ``n_computed``.
+
+    Raises
+    ------
+    CourseError
+        If the files table has no ``path`` column, or a feature name clashes
+        with one of its columns.
+
+    Examples
+    --------
+    >>> from helpers.datasets import librosa_example
+    >>> res = extract_features([librosa_example("trumpet")], gtzan_feature_vector, n_jobs=1,
+    ...                        cache=False, progress=False)
+    >>> res.table.shape, len(res.failures)
+    ((1, 58), 0)
+    """
+    if segment_seconds is not None and segment_seconds <= 0:
+        raise ValueError(f"segment_seconds must be positive, got {segment_seconds}")
+    if isinstance(files, pd.DataFrame):
+        if "path" not in files.columns:
+            raise CourseError(f"the files table needs a 'path' column; it has {list(files.columns)}")
+        table = files.reset_index(drop=True).copy()
+    else:
+        table = pd.DataFrame({"path": [files] if isinstance(files, (str, os.PathLike)) else list(files)})
+    table["path"] = table["path"].map(os.fspath)
+    settings = {"params": dict(params or {}), "sr": sr, "duration": duration, "segment_seconds": segment_seconds}
+    root = None if cache is False else cache_dir("features") if cache is True else Path(cache).expanduser()
+
+    results: dict[int, tuple[str, Any]] = {}
+    todo: list[tuple[int, str, Path | None]] = []
+    for i, path in enumerate(table["path"]):
+        cache_file = None
+        if root is not None and os.path.isfile(path):
+            cache_file = _cache_path(root, path, func, settings)
+            rows = _read_cache(cache_file)
+            if rows is not None:
+                results[i] = ("ok", rows)
+                continue
+        todo.append((i, path, cache_file))
+    n_cached = len(results)
+
+    with tqdm(total=len(table), initial=n_cached, disable=not progress, unit="file",
+              desc=function_name(func).rsplit(".", 1)[-1]) as bar:
+        if todo and n_jobs != 1:  # warm-up: the smallest file here first (numba compiles and caches once)
+            i, path, cache_file = min(todo, key=lambda t: os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
+            todo.remove((i, path, cache_file))
+            results[i] = _one_file(path, func, settings, cache_file)
+            bar.update(1)
+        todo.sort(key=lambda t: -os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)  # biggest first: a short tail
+        if n_jobs == 1 or len(todo) <= 1:
+            outputs = (_indexed(i, path, func, settings, c) for i, path, c in todo)
+        else:
+            from joblib import Parallel, delayed  # here, not at the top: importing joblib sets an environment variable
+
+            parallel = Parallel(n_jobs=min(len(todo), n_jobs) if n_jobs > 0 else n_jobs,
+                                return_as="generator_unordered")
+            outputs = parallel(delayed(_indexed)(i, path, func, settings, c) for i, path, c in todo)
+        for i, output in outputs:
+            results[i] = output
+            bar.update(1)
+
+    failures = [(table.at[i, "path"], why) for i, (status, why) in sorted(results.items()) if status != "ok"]
+    index = [i for i in range(len(table)) for _ in (results[i][1] if results[i][0] == "ok" else [])]
+    records = [row for i in range(len(table)) if results[i][0] == "ok" for row in results[i][1]]
+    features = pd.DataFrame.from_records(records)
+    clash = [c for c in features.columns if c in table.columns]
+    if clash:
+        raise CourseError(f"feature names {clash} clash with columns of the files table; rename them")
+    if "segment" in features:
+        features["segment"] = features["segment"].astype("int64")
+    features = features.astype({c: "float64" for c in features.columns if c != "segment"})
+    out = pd.concat([table.iloc[index].reset_index(drop=True), features], axis=1)
+    if failures:
+        logger.warning("%s: %d of %d file(s) failed; see result.failures",
+                       function_name(func), len(failures), len(table))
+    return ExtractionResult(out, pd.DataFrame(failures, columns=["path", "reason"]),
+                            n_cached=n_cached, n_computed=len(table) - n_cached)

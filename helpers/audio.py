@@ -22,32 +22,12 @@ DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa
 def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bool = True, offset: float = 0.0,
                duration: float | None = None, min_duration: float | None = None,
                allow_silent: bool = True) -> tuple[np.ndarray, int]:
-    """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default).
+    """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default): ``(y, sr)``.
 
-    Parameters
-    ----------
-    path : path-like
-        The audio file (wav, flac, ogg, mp3, au, ...).
-    sr : int or None
-        Target sample rate in Hz; None keeps the file's own rate.
-    mono : bool
-        Mix multi-channel audio down to one channel (else shape ``(channels, n)``).
-    offset, duration : float
-        Start this many seconds in; read at most ``duration`` seconds.
-    min_duration : float, optional
-        Raise if the loaded audio is shorter than this many seconds.
-    allow_silent : bool
-        When False, raise if the RMS level is below -80 dBFS (digital silence).
-
-    Returns
-    -------
-    y, sr : numpy.ndarray, int
-        float32 samples and their sample rate in Hz.
-
-    Raises
-    ------
-    AudioError
-        Naming the file: missing, a folder, empty, not decodable, no samples, too short or silent.
+    ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``; ``offset`` and
+    ``duration`` (seconds) read a part. Raises :class:`AudioError` naming the file when it is missing, a folder,
+    empty, not decodable, without samples, shorter than ``min_duration`` seconds, or, with
+    ``allow_silent=False``, silent (RMS below -80 dBFS).
 
     Examples
     --------

@@ -17,14 +17,6 @@ many files: in parallel (``joblib.Parallel``, worker processes), with a cache
 on disk (one JSON file per audio file, keyed by path, size and modification
 time, written atomically), and listing the files that could not be read
 instead of stopping.
-
-Examples
---------
->>> import numpy as np
->>> y = 0.1 * np.sin(2 * np.pi * 440 * np.arange(22050 * 3) / 22050).astype(np.float32)
->>> features = gtzan_feature_vector(y, 22050)
->>> len(features), list(features)[:3]
-(57, ['chroma_stft_mean', 'chroma_stft_var', 'rms_mean'])
 """
 from __future__ import annotations
 
@@ -46,16 +38,8 @@ from .audio import DEFAULT_SR, load_audio, segment
 from .config import cache_dir, write_atomic
 from .errors import AudioError, CourseError
 
-__all__ = [
-    "FEATURE_COLUMNS",
-    "N_FFT",
-    "HOP_LENGTH",
-    "CACHE_VERSION",
-    "gtzan_feature_vector",
-    "function_name",
-    "ExtractionResult",
-    "extract_features",
-]
+__all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "CACHE_VERSION", "gtzan_feature_vector", "function_name",
+           "ExtractionResult", "extract_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,23 +75,10 @@ def gtzan_feature_vector(y: np.ndarray, sr: int) -> dict[str, float]:
     ``perceptr`` over the *samples* of the separated waveforms. ``tempo`` is
     the global tempo (BPM) of ``librosa.beat.beat_track``.
 
-    Parameters
-    ----------
-    y : numpy.ndarray
-        Mono floating-point signal, shape ``(n,)``, at least ``N_FFT`` samples.
-    sr : int
-        Its sample rate in Hz (22,050 for GTZAN and the reference table).
-
-    Returns
-    -------
-    dict of str to float
-        Exactly :data:`FEATURE_COLUMNS`, in that order.
-
-    Raises
-    ------
-    AudioError
-        If ``y`` is not one-dimensional, shorter than one STFT frame, not
-        floating point, or holds NaN or infinite samples.
+    ``y``: mono floating-point samples, at least ``N_FFT`` of them, at ``sr`` Hz (22,050 for GTZAN and the
+    reference table). Returns a dict with exactly :data:`FEATURE_COLUMNS`, in that order. Raises
+    :class:`AudioError` if ``y`` is not one-dimensional, shorter than one STFT frame, not floating point, or
+    holds NaN or infinite samples.
 
     Examples
     --------
@@ -159,17 +130,8 @@ def gtzan_feature_vector(y: np.ndarray, sr: int) -> dict[str, float]:
 
 
 def function_name(func: Callable) -> str:
-    """The qualified name ``module.qualname`` of a feature function (part of the cache key).
-
-    Parameters
-    ----------
-    func : callable
-        A function, or a ``functools.partial`` of one.
-
-    Returns
-    -------
-    str
-        E.g. ``"helpers.features.gtzan_feature_vector"``.
+    """The qualified name ``module.qualname`` of a feature function or a ``functools.partial`` of one
+    (part of the cache key).
 
     Examples
     --------
@@ -295,47 +257,21 @@ def extract_features(
 ) -> ExtractionResult:
     """Compute a feature table for many audio files: in parallel, cached, listing failures.
 
-    Parameters
-    ----------
-    files : pandas.DataFrame or list of path-like
-        A table with a ``path`` column (its other columns, e.g. ``clip_id``,
-        ``genre``, are carried into the output) or a list of paths.
-    func : callable
-        Module-level (picklable) ``func(y, sr, **params) -> dict[str, float]``.
-    params : dict, optional
-        Keyword arguments for ``func``; part of the cache key.
-    sr : int or None
-        Sample rate the audio is loaded at (mono); None keeps each file's rate.
-    segment_seconds : float, optional
-        None: one row per file. A number: one row per segment of this length
-        (:func:`helpers.audio.segment`, the remainder is dropped), with a
-        ``segment`` column (0, 1, ...).
-    duration : float, optional
-        Read at most this many seconds of each file.
-    n_jobs : int
-        Worker processes of ``joblib.Parallel`` (-1: all cores; 1: in this
-        process). Before workers start, one file runs in this process, so
-        that numba compiles librosa's code once rather than in every worker.
-    cache : bool or path-like
-        True: ``helpers.config.cache_dir("features")``; a folder; False: none.
-        An entry is keyed by the function, its parameters, ``sr``,
-        ``segment_seconds``, ``duration`` and the file's path, size and
-        modification time (a replaced file is computed again); it is written
-        as soon as its file is done (an interrupted run resumes), atomically;
-        an unreadable entry is ignored and recomputed. Failures are not cached.
-    progress : bool
-        Show a progress bar.
+    ``files``: a table with a ``path`` column (its other columns, e.g. ``clip_id``, ``genre``, are carried
+    into the output) or a list of paths. ``func(y, sr, **params) -> dict[str, float]`` is a module-level
+    (picklable) function. Audio is loaded mono at ``sr`` (None: each file's rate), at most ``duration``
+    seconds; with ``segment_seconds``, one row per segment (:func:`helpers.audio.segment`) with a
+    ``segment`` column. ``n_jobs``: ``joblib.Parallel`` worker processes (-1: all cores; 1: this process);
+    one file runs here first, so that numba compiles librosa's code once rather than in every worker.
 
-    Returns
-    -------
-    ExtractionResult
-        ``table``, ``failures`` (``path``, ``reason``), ``n_cached``, ``n_computed``.
+    ``cache``: True (``helpers.config.cache_dir("features")``), a folder, or False. An entry is keyed by
+    the function, ``params``, ``sr``, ``segment_seconds``, ``duration`` and the file's path, size and
+    modification time (a replaced file is computed again), written atomically as soon as its file is done
+    (an interrupted run resumes); an unreadable entry is recomputed; failures are not cached.
 
-    Raises
-    ------
-    CourseError
-        If the files table has no ``path`` column, or a feature name clashes
-        with one of its columns.
+    Returns an :class:`ExtractionResult` (``table``, ``failures`` with ``path`` and ``reason``,
+    ``n_cached``, ``n_computed``). Raises :class:`CourseError` if the files table has no ``path`` column or
+    a feature name clashes with one of its columns.
 
     Examples
     --------

@@ -16,14 +16,8 @@ import pandas as pd
 
 from .errors import CourseError
 
-__all__ = [
-    "plot_waveform",
-    "plot_spectrum",
-    "plot_spectrogram",
-    "plot_mfcc",
-    "plot_confusion_matrices",
-    "plot_training_curves",
-]
+__all__ = ["plot_waveform", "plot_spectrum", "plot_spectrogram", "plot_mfcc", "plot_confusion_matrices",
+           "plot_training_curves"]
 
 
 def _axes(ax, figsize=(10, 3)):

@@ -240,7 +240,7 @@ def registry(monkeypatch):
 
 
 def _dataset(name, **kwargs) -> Dataset:
-    return Dataset(name=name, title=name, description="", licence="test", citation="test", **kwargs)
+    return Dataset(name=name, title=name, licence="test", citation="test", **kwargs)
 
 
 def test_fetch_file_with_good_checksum_then_offline_reuse(server, registry, tmp_path):
@@ -456,7 +456,7 @@ _TABLE = "filename,length,tempo,label\nblues.00000.wav,661794,123.0,blues\nrock.
 
 def test_built_feature_table_is_recognised_by_its_record(tmp_path):
     _write_table(tmp_path, _TABLE, record={"sha256": _sha256(_TABLE.encode()), "n_clips": 2,
-                                           "built_by": "helpers.gtzan_features.gtzan_feature_vector"})
+                                           "built_by": "helpers.features.gtzan_feature_vector"})
     table = datasets.load_gtzan_features(tmp_path)
     assert table["clip_id"].tolist() == ["blues.00000", "rock.00001"]
     assert table.columns[:3].tolist() == ["filename", "clip_id", "length"]
@@ -483,3 +483,34 @@ def test_librosa_examples_already_present_are_verified_not_downloaded(data_root,
     assert sorted(p.name for p in (tmp_path / "librosa").iterdir()) == before
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     assert Path(datasets.librosa_example("brahms", hq=True)).name.endswith(".hq.ogg")
+
+
+def test_build_gtzan_features_writes_kaggles_columns_from_the_audio(data_root, tmp_path):
+    """Two real clips and one broken file: the table has Kaggle's columns, the broken clip is listed, and
+    load_gtzan_features accepts the table by its build record; the values equal the extractor's."""
+    from helpers.features import FEATURE_COLUMNS, gtzan_feature_vector
+    from helpers.audio import load_audio
+    from threadpoolctl import threadpool_limits
+
+    for genre in ("blues", "rock"):
+        (tmp_path / f"gtzan/genres_original/{genre}").mkdir(parents=True)
+        shutil.copy(data_root / f"gtzan/genres_original/{genre}/{genre}.00000.wav", tmp_path / f"gtzan/genres_original/{genre}")
+    (tmp_path / "gtzan/genres_original/rock/rock.00009.wav").write_bytes(b"RIFF not really")
+    path = datasets.build_gtzan_features(tmp_path, n_jobs=1, cache=False)
+    table = datasets.load_gtzan_features(tmp_path)
+    assert path == tmp_path / "gtzan/features_30_sec.csv"
+    assert table.columns.tolist() == ["filename", "clip_id", "length", *FEATURE_COLUMNS, "label"]
+    assert table["filename"].tolist() == ["blues.00000.wav", "rock.00000.wav"]
+    record = json.loads((tmp_path / "gtzan/features_30_sec.built.json").read_text())
+    assert record["n_clips"] == 2 and "rock.00009.wav" in record["skipped"][0]
+    y, sr = load_audio(data_root / "gtzan/genres_original/blues/blues.00000.wav")
+    with threadpool_limits(limits=1):  # as the extractor computes: single-threaded BLAS, the same bits
+        expected = gtzan_feature_vector(y, sr)
+    assert table.loc[0, "length"] == len(y)
+    # equal up to the digits the CSV keeps
+    assert all(abs(table.loc[0, k] - v) <= 1e-12 * abs(v) for k, v in expected.items())
+
+
+def test_a_kaggle_copy_names_its_members_and_file_counts():
+    copy = datasets.KaggleCopy("owner/name", (("Data/x.csv", "x/x.csv"),), (("x/*.csv", 1),))
+    assert copy.members[0][1] == "x/x.csv" and datasets.REGISTRY["gtzan"].kaggle.handle.endswith("genre-classification")

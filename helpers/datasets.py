@@ -97,6 +97,7 @@ class Dataset:
 
     name: str
     title: str
+    description: str
     licence: str
     citation: str
     layout: tuple[str, ...]
@@ -134,6 +135,8 @@ def _features_from_audio(root: Path, progressbar: bool) -> Path:
 #: Every data set the course uses, by name.
 REGISTRY: dict[str, Dataset] = {d.name: d for d in (
     Dataset("echonest", "Echo Nest metrics of FMA tracks (Rock vs Hip-Hop)",
+            "fma-rock-vs-hiphop.csv (17,734 tracks with genre_top Rock or Hip-Hop) and echonest-metrics.json "
+            "(13,129 tracks, 8 Echo Nest audio features); they merge on track_id to 4,802 tracks.",
             "CC BY 4.0 (FMA metadata)", _FMA, ("echonest/fma-rock-vs-hiphop.csv",), size="5.4 MB", files=(
                 DataFile("echonest/fma-rock-vs-hiphop.csv",
                          f"{_ECHONEST}/991f9210c8fcd4bc75843727bf17666cbe0f45c3/fma-rock-vs-hiphop.csv",
@@ -142,6 +145,8 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
                          f"{_ECHONEST}/21d26b9c0af3a11ef596e579b330084afdf1385b/datasets/echonest-metrics.json",
                          "sha256:e87ae89735beddc2786409d791a162aec641b638c597ae59400588ea4d1bc0ca"))),
     Dataset("gtzan", "GTZAN genre collection (audio)",
+            "1,000 clips of 30 s, 10 genres x 100, 22,050 Hz mono. Accepted layouts: gtzan/genres_original/"
+            "<genre>/<genre>.000NN.wav (Kaggle) or gtzan/genres/<genre>/<genre>.000NN.au (original archive).",
             "No copyright clearance; research and teaching use only",
             "Tzanetakis & Cook, 'Musical genre classification of audio signals', "
             "IEEE Trans. Speech and Audio Processing 10(5), 2002.", ("gtzan/genres_original", "gtzan/genres"),
@@ -152,12 +157,16 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
             extract_to="gtzan", size="1.2 GB", kaggle=KaggleCopy(
                 _KAGGLE, (("Data/genres_original", "gtzan/genres_original"), ("Data/features_30_sec.csv", _FEATURES)),
                 tuple((f"gtzan/genres_original/{g}/{g}.*.wav", 100) for g in GTZAN_GENRES))),
-    Dataset("gtzan-splits", "Fault-filtered GTZAN partition", "List of file names",
+    Dataset("gtzan-splits", "Fault-filtered GTZAN partition",
+            "train/valid/test lists (443/197/290 clips) without the 70 faulty clips and without artist "
+            "overlap between parts.", "List of file names",
             "Kereliuk, Sturm & Larsen, 'Deep learning and music adversaries', IEEE Trans. Multimedia 17(11), 2015.",
             ("gtzan/splits/train_filtered.txt",), size="20 KB",
             files=tuple(DataFile(f"gtzan/splits/{p}_filtered.txt", f"{_SPLITS}/{p}_filtered.txt", f"sha256:{h}")
                         for p, h in _SPLIT_HASHES.items())),
     Dataset("gtzan-features", "GTZAN feature table features_30_sec.csv",
+            "One row per GTZAN clip (1,000): 57 librosa summary features plus filename, length and label, "
+            "from the Kaggle 'GTZAN Dataset - Music Genre Classification'.",
             "As GTZAN", "Olteanu, 'GTZAN Dataset - Music Genre Classification', Kaggle, 2020.", (_FEATURES,),
             files=(DataFile(_FEATURES, None,
                             "sha256:e5fe20f4e2f61d1aa3e07b17ffdea6b565970b3a1811746bd31f182a401fc3bc"),),
@@ -166,16 +175,21 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
                    "place, run make data, which builds it from the audio",
             size="1.1 MB", kaggle=KaggleCopy(_KAGGLE, (("Data/features_30_sec.csv", _FEATURES),)),
             build=_features_from_audio),
-    Dataset("fma-metadata", "FMA metadata (tracks, genres, echonest, features)", "CC BY 4.0", _FMA,
+    Dataset("fma-metadata", "FMA metadata (tracks, genres, echonest, features)",
+            "fma_metadata.zip: tracks.csv (two-row header), genres.csv, echonest.csv, features.csv for the "
+            "106,574 tracks of the Free Music Archive.", "CC BY 4.0", _FMA,
             ("fma/fma_metadata/genres.csv", "fma/genres.csv"), extract_to="fma", size="342 MB",
             archive=DataFile("fma/fma_metadata.zip", "https://os.unil.cloud.switch.ch/fma/fma_metadata.zip",
                              "sha1:f0df49ffe5f2a6008d7dc83c6915b31835dfe733")),
     Dataset("fma-small", "FMA small (8,000 clips of 30 s, 8 genres)",
+            "fma_small.zip: mp3 clips in fma/fma_small/<3-digit folder>/<track_id>.mp3.",
             "Each track under its artist's Creative Commons licence", _FMA, ("fma/fma_small",),
             extract_to="fma", size="7.2 GB", in_make_data=False,
             archive=DataFile("fma/fma_small.zip", "https://os.unil.cloud.switch.ch/fma/fma_small.zip",
                              "sha1:ade154f733639d52e35e32f5593efe5be76c6d70")),
-    Dataset("librosa", "librosa example recordings", "Creative Commons / public domain (each file's .txt)",
+    Dataset("librosa", "librosa example recordings",
+            "librosa.ex('trumpet'), 'brahms', 'choice', 'nutcracker', 'libri1', ... read offline from "
+            "<data dir>/librosa.", "Creative Commons / public domain (each file's .txt)",
             "McFee et al., librosa, https://librosa.org", ("librosa",), size="13 MB"),
 )}
 

@@ -147,18 +147,10 @@ def function_name(func: Callable) -> str:
 
 @dataclass
 class ExtractionResult:
-    """What :func:`extract_features` returns.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        The input columns, ``segment`` (when segmenting), then one column per
-        feature; rows in input order; files that failed are left out.
-    failures : pandas.DataFrame
-        Columns ``path`` and ``reason``, one row per file that could not be
-        processed, in input order; empty when every file worked.
-    n_cached, n_computed : int
-        How many files were read from the cache, and computed in this call.
+    """What :func:`extract_features` returns: ``table`` (the input columns, ``segment`` when segmenting, then
+    one column per feature; rows in input order, failed files left out), ``failures`` (``path`` and
+    ``reason`` per file that could not be processed, in input order), and how many files were read from
+    the cache (``n_cached``) and computed in this call (``n_computed``).
 
     Examples
     --------

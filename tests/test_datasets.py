@@ -240,7 +240,7 @@ def registry(monkeypatch):
 
 
 def _dataset(name, **kwargs) -> Dataset:
-    return Dataset(name=name, title=name, licence="test", citation="test", **kwargs)
+    return Dataset(name=name, title=name, description="", licence="test", citation="test", **kwargs)
 
 
 def test_fetch_file_with_good_checksum_then_offline_reuse(server, registry, tmp_path):

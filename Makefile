@@ -19,7 +19,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv course test test-portable unit nbval data lab bench fork clean
+.PHONY: help venv course test test-portable unit nbval data lab bench fork site clean
 
 help:
 	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
@@ -28,6 +28,7 @@ help:
 	@echo "make data    - download the public data sets into \$$COURSE_DATA_DIR (default ./data)"
 	@echo "make lab     - open JupyterLab on the notebooks"
 	@echo "make bench   - run the benchmarks in benchmarks/"
+	@echo "make site    - the course website from the executed notebooks into build/site/ (installs the docs extra)"
 	@echo "make venv GPU=1 - TensorFlow with CUDA (Linux, NVIDIA GPU) instead of the CPU build"
 	@echo "make fork REPO=owner/name - point every notebook's Colab cell and badge at your fork"
 	@echo "data directory: $(COURSE_DATA_DIR)"
@@ -85,6 +86,14 @@ bench: $(STAMP)
 fork: $(STAMP)
 	@test -n "$(REPO)" || { echo "usage: make fork REPO=owner/name" >&2; exit 2; }
 	$(BIN)/python tools/colab_cell.py --repo "$(REPO)"
+
+# the course website (site/build.py, Sphinx + myst-nb): the committed notebooks' outputs, nothing is run again
+$(VENV)/.installed-docs: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	@touch $@
+
+site: $(VENV)/.installed-docs
+	$(BIN)/python site/build.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -122,6 +122,7 @@ _ECHONEST = "https://raw.githubusercontent.com/Technocolabs100/Mini-Project-Clas
 _SPLITS = "https://raw.githubusercontent.com/coreyker/dnn-mgr/master/gtzan"
 _KAGGLE = "andradaolteanu/gtzan-dataset-music-genre-classification"
 _FEATURES = "gtzan/features_30_sec.csv"
+_WHEEL = "musicnn/musicnn-0.1.0-py3-none-any.whl"
 _SPLIT_HASHES = {"train": "45b0559cf45903ec086b2574c90b25a7c13afe8a745b3e0a75c88cf638f9a3f6",
                  "valid": "c34d8571b9faa99824e24ba03f148896c214edb2d45c9dba9e5aa4e00d61c6ab",
                  "test": "3cf8153aadb753633149901616416027ba4fd03b91ad5fdf7bed687398dc226a"}
@@ -187,6 +188,15 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
             extract_to="fma", size="7.2 GB", in_make_data=False,
             archive=DataFile("fma/fma_small.zip", "https://os.unil.cloud.switch.ch/fma/fma_small.zip",
                              "sha1:ade154f733639d52e35e32f5593efe5be76c6d70")),
+    Dataset("musicnn", "musicnn 0.1.0 pretrained music taggers (weights for notebook 09's transfer learning)",
+            "The musicnn wheel from the Python package index, used as data: TensorFlow-1 checkpoints of four taggers "
+            "trained on 50 tags of the Million Song Dataset or MagnaTagATune; the course reads MSD_vgg "
+            "(helpers.pretrained). The package itself is not installed.",
+            "ISC (keep the notice: musicnn-0.1.0.dist-info/LICENSE.md in the wheel)",
+            "Pons & Serra, 'musicnn: pre-trained convolutional neural networks for music audio tagging', "
+            "ISMIR 2019 late-breaking/demo.", (_WHEEL,), size="29 MB", files=(DataFile(
+                _WHEEL, "https://files.pythonhosted.org/packages/py3/m/musicnn/musicnn-0.1.0-py3-none-any.whl",
+                "sha256:f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"),)),
     Dataset("librosa", "librosa example recordings",
             "librosa.ex('trumpet'), 'brahms', 'choice', 'nutcracker', 'libri1', ... read offline from "
             "<data dir>/librosa.", "Creative Commons / public domain (each file's .txt)",

@@ -1,7 +1,7 @@
 """One ``.keras`` file per model: the network (its normalisation layer included) and what prediction needs.
 
 :func:`save_model` writes the zip archive with ``model.save`` and adds ``course_metadata.json`` (Keras ignores
-it). The schema, for every model kind: ``kind`` (``"lstm"``, ``"cnn"``), ``genres`` (class names in label
+it). The schema, for every model kind: ``kind`` (``"lstm"``, ``"cnn"``, ``"transfer"``), ``genres`` (class names in label
 order), ``sample_rate`` (Hz), ``segment_seconds``, ``feature_spec`` (:func:`helpers.train.check_spec`); the
 command line adds ``split``, ``seed``, ``epochs_run``, ``best_epoch``, ``test_metrics``. There is no mean/std:
 the model's first layer (``keras.layers.Normalization``) normalises its input.

@@ -1,10 +1,12 @@
 """Train a genre classifier on 3 s GTZAN segments: the one pipeline behind ``python -m helpers.train``.
 
-``python -m helpers.train lstm|cnn --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on every
+``python -m helpers.train lstm|cnn|transfer --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on every
 GTZAN clip in the data directory, prints the held-out accuracy and writes one ``.keras`` file for
 :mod:`helpers.predict`. Both kinds run :func:`segment_dataset`, the 60/15/25 clip split, :func:`fit_model`
 (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
-and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells.
+and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
+trains only a softmax head on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
+notebook 09), on 2.992 s patches at 16 kHz, and saves tagger + head as one model.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .datasets import GTZAN_GENRES, gtzan_clips
 from .errors import AudioError, CourseError
 from .evaluation import clip_level, group_train_val_test_split, require_classes
 from .modelio import save_model
+from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
 __all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "check_spec", "segment_features", "clip_segments",
            "segment_dataset", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
@@ -48,11 +51,12 @@ VAL_SIZE, TEST_SIZE = 0.15, 0.25
 DEFAULT_EPOCHS, DEFAULT_SEED = 40, 42
 
 _DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
-             "logmel": {"n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0}}
+             "logmel": {"n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
+             "musicnn": {k: v for k, v in MUSICNN_SPEC.items() if k != "type"}}
 
 
 def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """Validate a feature spec (``{"type": "mfcc" | "logmel", ...}``) and fill in its defaults; raise
+    """Validate a feature spec (``{"type": "mfcc" | "logmel" | "musicnn", ...}``) and fill in its defaults; raise
     :class:`CourseError` for an unknown type, unknown keys or non-positive sizes.
 
     Examples
@@ -61,7 +65,7 @@ def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
     {'type': 'mfcc', 'n_mfcc': 13, 'n_mels': 128, 'n_fft': 2048, 'hop_length': 512, 'top_db': 80.0}
     """
     if not isinstance(spec, dict) or spec.get("type") not in _DEFAULTS:
-        raise CourseError(f"a feature spec is a dict with a 'type' key ('mfcc' or 'logmel'); got {spec!r}")
+        raise CourseError(f"a feature spec is a dict with a 'type' key ({', '.join(map(repr, _DEFAULTS))}); got {spec!r}")
     if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"}:
         raise CourseError(f"unknown key(s) {sorted(unknown)} in {spec['type']} feature spec {spec!r}")
     out = {"type": spec["type"], **_DEFAULTS[spec["type"]], **spec}
@@ -69,15 +73,14 @@ def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
         if int(out[key]) != out[key] or out[key] <= 0:
             raise CourseError(f"{key} must be a positive integer in feature spec {spec!r}")
         out[key] = int(out[key])
-    out["top_db"] = float(out["top_db"])
-    return out
+    return {**out, "top_db": float(out["top_db"])} if "top_db" in out else out
 
 
 def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.ndarray:
     """Features of equal-length segments, ``(n, samples)``, as float32.
 
     ``"mfcc"`` gives ``(n, frames, n_mfcc)`` (a sequence, for an LSTM), ``"logmel"`` ``(n, n_mels, frames)``
-    in dB (an image). The dB floor (``top_db`` below the loudest bin) is per segment: a segment's
+    in dB (an image), ``"musicnn"`` the pretrained tagger's input (:func:`helpers.pretrained.log_mel`). The dB floor (``top_db`` below the loudest bin) is per segment: a segment's
     features do not depend on the other segments in the batch.
 
     Examples
@@ -90,6 +93,8 @@ def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.
     segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
     if segments.ndim != 2 or segments.shape[0] == 0:
         raise CourseError(f"segments must have shape (n, samples) with n >= 1, got {segments.shape}")
+    if spec["type"] == "musicnn":
+        return log_mel(segments, sr=sr, spec=spec)
     mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
                                          n_mels=spec["n_mels"])
     db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
@@ -238,7 +243,10 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = 
     return model
 
 
-KINDS = {"lstm": (MFCC_SPEC, build_lstm), "cnn": (CNN_SPEC, build_cnn)}
+#: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
+#: embeddings (:func:`fit_model`), no network to build.
+KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
+         "transfer": (MUSICNN_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
 
 
 def model_input(X: np.ndarray, kind: str) -> np.ndarray:
@@ -253,12 +261,15 @@ def model_input(X: np.ndarray, kind: str) -> np.ndarray:
 
 
 def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
-              seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32) -> tuple[Any, dict[str, list]]:
+              seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
+              data_root: str | os.PathLike | None = None) -> tuple[Any, dict[str, list]]:
     """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
 
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
-    and keeps the best epoch's weights. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``,
+    and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
+    ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
+    data directory) of the training and validation rows, and returns tagger + those two as Keras layers. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``,
     ``val_loss``, ``val_accuracy``, and ``best_epoch`` (1-based, one item).
 
     Examples
@@ -273,6 +284,8 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     import_tensorflow()  # before seeding: seed_everything then also makes TensorFlow deterministic
     seed_everything(seed)
     X, y = model_input(X, kind), np.asarray(y)
+    if kind == "transfer":
+        return _fit_transfer(X, y, parts, data_root)
     norm = keras.layers.Normalization(axis=-1, name="normalise")
     norm.adapt(X[parts["train"]])
     model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
@@ -282,6 +295,33 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     history["best_epoch"] = [int(np.argmin(history["val_loss"])) + 1]
     return model, history
+
+
+def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any) -> tuple[Any, dict]:
+    """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
+    copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
+    import keras
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    base = embedding_model(load_tagger(root=data_root))
+    rows = np.concatenate([parts["train"], parts["val"]])  # nothing stops early: the validation clips train too
+    if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
+        raise CourseError(f"the training clips lack genre(s) {missing}")
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
+    (scaler, clf) = pipe.fit(base.predict(X[rows], batch_size=64, verbose=0), y[rows])
+    coef, bias = clf.coef_, clf.intercept_
+    if n == 2:  # a binary regression has one weight row: softmax over (-z/2, z/2) gives its sigmoid
+        coef, bias = np.vstack([-coef, coef]) / 2, np.r_[-bias, bias] / 2
+    norm = keras.layers.Normalization(axis=-1, mean=scaler.mean_, variance=scaler.var_, name="normalise")
+    head = keras.layers.Dense(n, activation="softmax", name="genre")
+    model = keras.Model(base.input, head(norm(base.output)), name="msd_vgg_transfer")
+    head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
+    proba = model.predict(X[rows], batch_size=64, verbose=0)
+    loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
+    return model, {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
 
 
 def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> dict[str, Any]:
@@ -307,7 +347,8 @@ def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> d
 def _run(args: argparse.Namespace) -> int:
     """Train one model kind on the GTZAN clips in ``args.data_dir`` and save it (the command line's work)."""
     clips = gtzan_clips(args.data_dir)
-    ds = segment_dataset(clips, KINDS[args.model][0], progress=sys.stderr.isatty())
+    spec, _, sr, seconds = KINDS[args.model]
+    ds = segment_dataset(clips, spec, sr=sr, segment_seconds=seconds, progress=sys.stderr.isatty())
     print(f"data: {len(clips)} GTZAN clips -> {len(ds['y'])} segments of {ds['segment_seconds']:g} s, "
           f"{len(ds['genres'])} genres; skipped {len(ds['skipped'])} clip(s)")
     print("".join(f"  skipped {line}\n" for line in ds["skipped"]), end="")
@@ -315,13 +356,16 @@ def _run(args: argparse.Namespace) -> int:
     tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
     split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
              f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
-    model, history = fit_model(args.model, ds["X"], ds["y"], {"train": tr, "val": va}, epochs=args.epochs, seed=args.seed)
+    model, history = fit_model(args.model, ds["X"], ds["y"], {"train": tr, "val": va}, epochs=args.epochs, seed=args.seed,
+                               data_root=args.data_dir)
     test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
     path = save_model(model, args.out, {
         "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
         "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
         "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0], "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
-    print(f"split: {split}\nepochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})\n"
+    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips)"
+           if args.model == "transfer" else f"epochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})")
+    print(f"split: {split}\n{fit}\n"
           f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"
           f"test accuracy per segment: {test['segment_accuracy']:.3f}\n"
           f"test accuracy per clip (majority vote): {test['clip_accuracy_majority']:.3f}\n"
@@ -349,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m helpers.train", description="Train a genre classifier on the "
                                      "GTZAN clips in the data directory and save it as one .keras file.")
-    sub = parser.add_subparsers(dest="model", required=True, metavar="{lstm,cnn}")
-    for name, text in (("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"), ("cnn", "CNN on 3 s log-mel images (notebook 08)")):
+    sub = parser.add_subparsers(dest="model", required=True, metavar="{lstm,cnn,transfer}")
+    for name, text in (("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"), ("cnn", "CNN on 3 s log-mel images (notebook 08)"),
+                       ("transfer", "a softmax head on the pretrained musicnn tagger's embeddings (notebook 09)")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
         p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")

@@ -23,9 +23,11 @@ import soundfile as sf  # noqa: E402
 from helpers import predict as predict_cli  # noqa: E402
 from helpers import train as train_cli  # noqa: E402
 from helpers.config import REPO_ROOT, seed_everything  # noqa: E402
+from helpers.errors import CourseError  # noqa: E402
 from helpers.modelio import load_model, save_model  # noqa: E402
 from helpers.predict import predict_file, prepare_features  # noqa: E402
-from helpers.train import CNN_SPEC, MFCC_SPEC, build_lstm, check_spec, segment_features  # noqa: E402
+from helpers.pretrained import MUSICNN_SPEC  # noqa: E402
+from helpers.train import CNN_SPEC, MFCC_SPEC, build_lstm, check_spec, fit_model, segment_features  # noqa: E402
 
 from .conftest import SR, sine  # noqa: E402
 
@@ -242,8 +244,61 @@ def test_train_cnn_cli_uses_the_same_pipeline(tiny_gtzan, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["segments"] == 2
 
 
+@pytest.fixture
+def with_weights(tiny_gtzan, data_root):
+    """tiny_gtzan with the musicnn wheel (a link to the shared copy)."""
+    wheel = data_root / "musicnn" / "musicnn-0.1.0-py3-none-any.whl"
+    if not wheel.is_file():
+        pytest.skip(f"{wheel} is not in the data directory")
+    (tiny_gtzan / "musicnn").mkdir()
+    (tiny_gtzan / "musicnn" / wheel.name).symlink_to(wheel)
+    return tiny_gtzan
+
+
+def test_train_transfer_cli_writes_a_model_predict_can_use(with_weights, tmp_path, capsys):
+    out = tmp_path / "transfer.keras"
+    assert train_cli.main(["transfer", "--out", str(out), "--data-dir", str(with_weights), "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "6 GTZAN clips -> 12 segments of 2.992 s, 2 genres" in text and "fit: logistic regression" in text
+    model, meta = load_model(out)
+    assert meta["kind"] == "transfer" and meta["sample_rate"] == 16000 and meta["feature_spec"] == check_spec(MUSICNN_SPEC)
+    assert model.input_shape == (None, 187, 96) and model.output_shape == (None, 2)
+    clip = with_weights / "gtzan" / "genres_original" / "rock" / "rock.00002.wav"
+    assert predict_cli.main([str(clip), "--model", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["segments"] == 2 and abs(sum(result["probabilities"].values()) - 1) < 1e-5
+    assert predict_cli.main([str(tmp_path / "none.wav"), "--model", str(out)]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'none.wav'}: file not found"
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_transfer_model_equals_the_scikit_learn_pipeline(data_root, n_classes):
+    """The saved model's probabilities are those of StandardScaler + LogisticRegression on the embeddings."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from helpers.pretrained import embedding_model, load_tagger
+
+    if not (data_root / "musicnn").is_dir():
+        pytest.skip("no musicnn weights in the data directory")
+    rng = np.random.default_rng(n_classes)
+    y = np.arange(18) % n_classes
+    X = (rng.uniform(0, 2, (18, 187, 96)) + y[:, None, None] * np.linspace(0, 1, 96)).astype(np.float32)
+    parts = {"train": np.arange(12), "val": np.arange(12, 15)}
+    model, history = fit_model("transfer", X, y, parts, data_root=data_root)
+    E = embedding_model(load_tagger(root=data_root)).predict(X, verbose=0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(E[:15], y[:15])
+    np.testing.assert_allclose(model.predict(X, verbose=0), pipe.predict_proba(E), atol=1e-5)
+    assert history["best_epoch"] == [1]
+    y_bad = np.where(y == n_classes - 1, 0, y)
+    y_bad[15:] = n_classes - 1  # the last genre only among the test rows
+    with pytest.raises(CourseError, match=rf"the training clips lack genre\(s\) \[{n_classes - 1}\]"):
+        fit_model("transfer", X, y_bad, parts, data_root=data_root)
+
+
 def test_help_of_both_command_lines(capsys):
-    for main, argv, words in ((train_cli.main, ["--help"], "{lstm,cnn}"), (train_cli.main, ["cnn", "--help"], "--out OUT"),
+    for main, argv, words in ((train_cli.main, ["--help"], "{lstm,cnn,transfer}"), (train_cli.main, ["cnn", "--help"], "--out OUT"),
                               (predict_cli.main, ["--help"], "--model MODEL")):
         with pytest.raises(SystemExit) as exc:
             main(argv)

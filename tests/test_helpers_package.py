@@ -15,7 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted((ROOT / "helpers").glob("*.py"))
 TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
-MAX_MODULES, MAX_LINES = 12, 2500
+# Issue 15 set 12 modules and 2,500 lines. Issue 16 added `pretrained` (the Keras port of musicnn's tagger and its
+# weights: notebook 09, `python -m helpers.train transfer` and `helpers.predict` reuse it), about 190 lines.
+MAX_MODULES, MAX_LINES = 13, 2800
 
 
 def public_functions():

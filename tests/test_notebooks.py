@@ -107,7 +107,8 @@ CONCEPT_CALLS = {
     "06": ["Pipeline(", "StratifiedGroupKFold(", "GridSearchCV("],
     "07": ["layers.LSTM(", "layers.Normalization(", ".adapt(", "EarlyStopping(", ".fit("],
     "08": ["layers.Conv2D(", "layers.Normalization(", "EarlyStopping(", ".map(", ".prefetch("],
-    "09": ["TFRecordWriter(", "TFRecordDataset(", "tf.train.Example(", ".map(", ".cache(", ".shuffle(", ".batch(", ".prefetch("],
+    "09": ["tf.train.load_checkpoint(", ".set_weights(", "layers.Conv2D(", "LogisticRegression(", "cross_val_predict(",
+           ".trainable = ", "TFRecordWriter(", "TFRecordDataset(", "tf.train.Example(", ".map(", ".cache(", ".shuffle(", ".batch(", ".prefetch("],
     "10": ["Client("],
 }
 

@@ -1,0 +1,169 @@
+"""A pretrained music tagger for transfer learning: musicnn's MSD_vgg (Pons & Serra 2019) in Keras 3.
+
+The weights are data (``musicnn`` in :data:`helpers.datasets.REGISTRY`: the ``musicnn`` 0.1.0 wheel, whose
+TensorFlow-1 checkpoints were trained to predict 50 Million Song Dataset tags). :func:`checkpoint` extracts
+one from the wheel, :func:`build_tagger` rebuilds the network in Keras 3 layers and :func:`load_tagger` puts
+the checkpoint's weights into them. Its input, :func:`log_mel`, is ``log10(10000 * mel + 1)`` of 16 kHz audio,
+187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m helpers.train
+transfer`` and :mod:`helpers.predict` reuse them. The original package is not a dependency: its code is
+TensorFlow-1 graph code, and its preprocessing overflows (it takes the log in float16).
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import cache_dir, write_atomic
+from .datasets import _WHEEL, _data_file
+from .errors import CourseError
+
+__all__ = ["MUSICNN_SPEC", "SAMPLE_RATE", "FRAMES", "PATCH_SECONDS", "MSD_TAGS", "log_mel", "checkpoint",
+           "build_tagger", "load_tagger", "embedding_model"]
+
+#: The tagger's input features: mel power of 512-sample frames every 256 samples, 96 bands.
+MUSICNN_SPEC: dict[str, Any] = {"type": "musicnn", "n_mels": 96, "n_fft": 512, "hop_length": 256}
+#: Sample rate (Hz) and frames per patch the tagger was trained with; a patch lasts 187 * 256 / 16000 s.
+SAMPLE_RATE, FRAMES = 16000, 187
+PATCH_SECONDS = FRAMES * MUSICNN_SPEC["hop_length"] / SAMPLE_RATE
+#: The 50 Million Song Dataset tags of the output layer, in order (``musicnn/configuration.py``).
+MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+            "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
+            "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies",
+            "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop",
+            "70s", "party", "country", "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
+            "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy")
+#: (pool size, strides) after each of the five convolution blocks, on (time, mel band)
+_POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4)))
+
+
+def log_mel(segments: np.ndarray, *, sr: int = SAMPLE_RATE, spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
+    """The tagger's input for equal-length segments ``(n, samples)``: ``(n, samples // hop, n_mels)`` float32.
+
+    ``log10(10000 * S + 1)`` of the mel power ``S``, taken in float32 (musicnn 0.1.0 casts ``S`` to float16
+    first, where ``10000 * S`` overflows to infinity above 6.55). A segment of ``PATCH_SECONDS`` gives the
+    187 frames of one patch, the frames musicnn cuts from the whole clip's spectrogram.
+
+    Examples
+    --------
+    >>> log_mel(np.zeros((2, round(PATCH_SECONDS * SAMPLE_RATE)), dtype=np.float32)).shape
+    (2, 187, 96)
+    """
+    import librosa
+
+    segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
+                                         n_mels=spec["n_mels"])
+    frames = np.swapaxes(mel, -1, -2)[:, :segments.shape[-1] // spec["hop_length"]]
+    return np.log10(10000 * frames.astype(np.float32) + 1)
+
+
+def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None) -> str:
+    """Extract a tagger's checkpoint from the musicnn wheel (once) and return its prefix for
+    ``tf.train.load_checkpoint``.
+
+    The files go to ``<data dir>/musicnn/<model>/model.*`` (or the cache when the data directory is
+    read-only), each written atomically. They are renamed from the wheel's ``.index`` and ``.data-*``: the
+    wheel's ``checkpoint`` file names a folder on the authors' machine, so the folder cannot be opened.
+
+    Examples
+    --------
+    >>> Path(checkpoint()).name  # doctest: +SKIP
+    'model'
+    """
+    wheel = _data_file("musicnn", _WHEEL, None if root is None else Path(root))
+    names = {".index": "model.index", ".data-00000-of-00001": "model.data-00000-of-00001"}
+    for folder in (wheel.parent / model, cache_dir("musicnn", model)):
+        if all((folder / n).is_file() for n in names.values()):
+            return str(folder / "model")
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            blobs = {new: z.read(f"musicnn/{model}/{old}") for old, new in names.items()}
+    except KeyError:
+        raise CourseError(f"{wheel} has no model {model!r}; it has MSD_vgg, MSD_musicnn, MTT_vgg, MTT_musicnn") \
+            from None
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise CourseError(f"{wheel}: cannot read the wheel ({exc}); delete it and fetch it again") from None
+    for folder in (wheel.parent / model, cache_dir("musicnn", model)):
+        try:
+            for name in sorted(blobs, reverse=True):  # the index last: its presence means "complete"
+                write_atomic(folder / name, blobs[name])
+            return str(folder / "model")
+        except OSError:
+            continue
+    raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into {cache_dir('musicnn')}")
+
+
+def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
+    """The MSD_vgg network in Keras 3 layers, untrained (notebook 09 builds it in its cells).
+
+    ``(187, 96)`` log-mel -> channel axis -> ``BatchNormalization`` -> five blocks ``Conv2D(128, 3x3, same,
+    relu) -> BatchNormalization -> MaxPooling2D`` (dropout 0.25 before blocks 2-5) -> ``Flatten`` (the
+    256-value ``pool5_flat`` embedding) -> ``Dropout(0.5)`` -> ``Dense(n_tags, sigmoid)``.
+
+    Examples
+    --------
+    >>> build_tagger().count_params()
+    607030
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(FRAMES, MUSICNN_SPEC["n_mels"]), name="log_mel")
+    x = layers.Reshape((FRAMES, MUSICNN_SPEC["n_mels"], 1), name="channel")(inputs)
+    x = layers.BatchNormalization(epsilon=1e-3, name="bn_input")(x)
+    for i, (size, strides) in enumerate(_POOLS, start=1):
+        x = x if i == 1 else layers.Dropout(0.25, name=f"dropout{i}")(x)
+        x = layers.Conv2D(128, 3, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.BatchNormalization(epsilon=1e-3, name=f"bn{i}")(x)
+        x = layers.MaxPooling2D(size, strides=strides, name=f"pool{i}")(x)
+    x = layers.Dropout(0.5, name="dropout_top")(layers.Flatten(name="pool5_flat")(x))
+    return keras.Model(inputs, layers.Dense(n_tags, activation="sigmoid", name="tags")(x), name="msd_vgg")
+
+
+def load_tagger(*, root: str | os.PathLike | None = None) -> Any:
+    """:func:`build_tagger` with the pretrained MSD_vgg weights from :func:`checkpoint`.
+
+    Checkpoint variables map to layers by name: ``batch_normalization`` -> ``bn_input``,
+    ``batch_normalization_<i>`` -> ``bn<i>`` (gamma, beta, moving mean, moving variance), ``<i>CNN`` ->
+    ``conv<i>``, ``dense`` -> ``tags``.
+
+    Examples
+    --------
+    >>> tagger = load_tagger()  # doctest: +SKIP
+    >>> MSD_TAGS[int(tagger.predict(log_mel(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
+    'rock'
+    """
+    from .config import import_tensorflow
+
+    reader = import_tensorflow().train.load_checkpoint(checkpoint(root=root))
+    tagger = build_tagger()
+    prefixes = {"bn_input": "batch_normalization", "tags": "dense", **{f"conv{i}": f"{i}CNN" for i in range(1, 6)},
+                **{f"bn{i}": f"batch_normalization_{i}" for i in range(1, 6)}}
+    for layer, prefix in prefixes.items():
+        names = ("gamma", "beta", "moving_mean", "moving_variance") if layer.startswith("bn") else ("kernel", "bias")
+        tagger.get_layer(layer).set_weights([reader.get_tensor(f"{prefix}/{name}") for name in names])
+    return tagger
+
+
+def embedding_model(tagger: Any) -> Any:
+    """A model that maps the tagger's input to a 640-value embedding: each of its five blocks' outputs
+    (after batch normalisation) averaged over time and frequency, concatenated.
+
+    Early blocks describe timbre and texture, late ones what the tags need; averaging every block's
+    activations is the transfer recipe of Choi, Fazekas, Sandler & Cho (ISMIR 2017), and on the course's
+    clips it classifies genres better than the last layer alone (notebook 09 compares them).
+
+    Examples
+    --------
+    >>> embedding_model(build_tagger()).output.shape
+    (None, 640)
+    """
+    import keras
+    from keras import layers
+
+    pooled = [layers.GlobalAveragePooling2D(name=f"mean{i}")(tagger.get_layer(f"bn{i}").output) for i in range(1, 6)]
+    return keras.Model(tagger.input, layers.Concatenate(name="embedding")(pooled), name="msd_vgg_embedding")

@@ -1,0 +1,141 @@
+"""The pretrained musicnn tagger (issue 16): its weights as data, the Keras 3 port, its input features.
+
+The parity test compares the port with outputs of the original ``musicnn`` 0.1.0 package, computed once by
+``tools/musicnn_reference.py`` in a throwaway environment and committed as ``tests/data/musicnn_reference.npz``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from helpers.datasets import REGISTRY  # noqa: E402
+from helpers.errors import ChecksumError, CourseError, DataNotFoundError  # noqa: E402
+from helpers.pretrained import (FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, build_tagger,  # noqa: E402
+                                checkpoint, embedding_model, load_tagger, log_mel)
+
+REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
+WHEEL = "musicnn/musicnn-0.1.0-py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def wheel(data_root) -> Path:
+    path = data_root / WHEEL
+    if not path.is_file():
+        pytest.skip(f"{path} is not in the data directory")
+    return path
+
+
+@pytest.fixture
+def wheel_copy(wheel, tmp_path, monkeypatch) -> Path:
+    """A data directory with only the wheel, and a cache of its own."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "data" / "musicnn").mkdir(parents=True)
+    shutil.copy(wheel, tmp_path / "data" / WHEEL)
+    return tmp_path / "data"
+
+
+def test_registry_entry_names_licence_citation_and_checksum():
+    ds = REGISTRY["musicnn"]
+    assert ds.licence.startswith("ISC") and "Pons & Serra" in ds.citation and "2019" in ds.citation
+    (f,) = ds.files
+    assert f.path == WHEEL and f.url.endswith("/musicnn-0.1.0-py3-none-any.whl")
+    assert f.known_hash == "sha256:f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"
+
+
+def test_the_port_matches_the_original_package(data_root):
+    """Tag probabilities and pool5 activations of the original (float32 log) on 3 clips, to 1e-4."""
+    import librosa
+
+    import keras
+
+    tagger = load_tagger(root=data_root)
+    pool5 = keras.Model(tagger.input, tagger.get_layer("pool5_flat").output)
+    with np.load(REFERENCE) as ref:
+        for clip in ("blues.00000.wav", "classical.00000.wav", "metal.00000.wav"):
+            path = data_root / "gtzan" / "genres_original" / clip.split(".")[0] / clip
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == str(ref[f"MSD_vgg/{clip}/sha256"]), clip
+            audio, _ = librosa.load(path, sr=SAMPLE_RATE)
+            mel = librosa.feature.melspectrogram(y=audio, sr=SAMPLE_RATE, n_fft=512, hop_length=256, n_mels=96).T
+            whole = np.log10(10000 * mel.astype(np.float32) + 1)
+            patches = np.stack([whole[s:s + FRAMES] for s in range(0, len(whole) - FRAMES + 1, FRAMES)])
+            np.testing.assert_allclose(tagger.predict(patches, verbose=0), ref[f"MSD_vgg/{clip}/tags"], atol=1e-4)
+            np.testing.assert_allclose(pool5.predict(patches, verbose=0), ref[f"MSD_vgg/{clip}/pool5"], atol=1e-4)
+
+
+def test_an_untrained_tagger_does_not_match(data_root):
+    """The parity check can fail: the same network without the checkpoint's weights is far off."""
+    with np.load(REFERENCE) as ref:
+        expected = ref["MSD_vgg/metal.00000.wav/tags"]
+    rng = np.random.default_rng(0)
+    patches = rng.uniform(0, 3, (len(expected), FRAMES, 96)).astype(np.float32)
+    assert np.abs(build_tagger().predict(patches, verbose=0) - expected).max() > 1e-2
+
+
+def test_architecture_sizes():
+    tagger = build_tagger()
+    assert tagger.count_params() == 607030 and tagger.output.shape == (None, len(MSD_TAGS)) == (None, 50)
+    assert tagger.get_layer("pool5_flat").output.shape == (None, 256)
+    assert embedding_model(tagger).output.shape == (None, 640)
+    assert MSD_TAGS[0] == "rock" and MSD_TAGS[26] == "blues" and len(set(MSD_TAGS)) == 50
+
+
+def test_log_mel_known_answers():
+    n = round(PATCH_SECONDS * SAMPLE_RATE)
+    assert n == 47872 and MUSICNN_SPEC["hop_length"] * FRAMES == n
+    silence = log_mel(np.zeros((1, n), dtype=np.float32))
+    assert silence.shape == (1, FRAMES, 96) and silence.dtype == np.float32 and not silence.any()  # log10(1) = 0
+    t = np.arange(n) / SAMPLE_RATE
+    tone = log_mel(np.sin(2 * np.pi * 1000 * t)[None].astype(np.float32))[0]
+    import librosa
+    centres = librosa.mel_frequencies(n_mels=96 + 2, fmax=SAMPLE_RATE / 2)[1:-1]
+    assert abs(centres[tone[FRAMES // 2].argmax()] - 1000) < 60  # the loudest band is the one around 1 kHz
+    loud = log_mel(np.ones((1, n), dtype=np.float32) * 0.9 * np.sign(np.sin(2 * np.pi * 100 * t)))
+    assert np.isfinite(loud).all() and loud.max() > np.log10(10000 * 6.55 + 1)  # float16 would be infinite here
+
+
+def test_checkpoint_is_extracted_once_into_the_data_directory(wheel_copy):
+    prefix = Path(checkpoint(root=wheel_copy))
+    assert prefix == wheel_copy / "musicnn" / "MSD_vgg" / "model"
+    files = sorted(p.name for p in prefix.parent.iterdir())
+    assert files == ["model.data-00000-of-00001", "model.index"]
+    stamp = prefix.with_suffix(".index").stat().st_mtime_ns
+    assert Path(checkpoint(root=wheel_copy)) == prefix and prefix.with_suffix(".index").stat().st_mtime_ns == stamp
+    import tensorflow as tf
+    assert tf.train.load_checkpoint(str(prefix)).get_variable_to_shape_map()["5CNN/kernel"] == [3, 3, 128, 128]
+
+
+def test_checkpoint_goes_to_the_cache_when_the_data_directory_is_read_only(wheel_copy, tmp_path, monkeypatch):
+    import helpers.pretrained as pretrained
+
+    real = pretrained.write_atomic
+
+    def read_only_data(path, data):
+        if Path(path).is_relative_to(wheel_copy):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(pretrained, "write_atomic", read_only_data)
+    prefix = Path(checkpoint(root=wheel_copy))
+    assert prefix == tmp_path / "cache" / "musicnn" / "MSD_vgg" / "model" and prefix.with_suffix(".index").is_file()
+    assert not (wheel_copy / "musicnn" / "MSD_vgg").exists()
+    assert Path(checkpoint(root=wheel_copy)) == prefix  # found there next time
+
+
+def test_checkpoint_errors(wheel_copy, tmp_path):
+    with pytest.raises(CourseError, match="has no model 'MSD_big'.*MSD_vgg"):
+        checkpoint(model="MSD_big", root=wheel_copy)
+    with pytest.raises(DataNotFoundError, match="musicnn"):
+        checkpoint(root=tmp_path / "empty")
+    broken = wheel_copy / WHEEL
+    broken.write_bytes(broken.read_bytes()[:1000])  # a truncated download: the checksum catches it
+    with pytest.raises(ChecksumError, match="checksum mismatch"):
+        checkpoint(root=wheel_copy)

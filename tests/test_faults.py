@@ -33,7 +33,7 @@ def model():
     import tensorflow  # noqa: F401
 
     seed_everything(0)
-    return build_lstm((20, 13), 3)
+    return build_lstm((130, 13), 3)  # what _metadata()'s 3-s MFCC spec gives
 
 
 @pytest.fixture
@@ -166,6 +166,22 @@ def test_a_model_whose_metadata_names_other_genres_is_refused_once(good_file, tm
     assert predict_cli.main([str(clip), str(clip), "--model", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[1].endswith("names 5 genres but the network has 3 outputs")  # usage + one line
+
+
+@pytest.mark.parametrize("changes", [{"feature_spec": {"type": "mfcc", "n_mfcc": 20}}, {"segment_seconds": 6.0},
+                                     {"feature_spec": {"type": "logmel"}}, {"feature_spec": {"type": "mfcc", "n_fft": 0}},
+                                     {"sample_rate": -22050}, {"segment_seconds": "long"}])
+def test_a_model_whose_feature_spec_disagrees_with_its_input_is_refused_once(good_file, tmp_path, capsys, changes):
+    from helpers import predict as predict_cli
+
+    path, _ = good_file
+    _rewrite_metadata(path, **changes)
+    clip = tmp_path / "x.wav"
+    sf.write(clip, sine(330.0, 7.0), SR)
+    assert predict_cli.main([str(clip), str(clip), "--model", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[1].startswith(f"python -m helpers.predict: error: {path}: "), err
+    assert any(w in err[1] for w in ("network takes (130, 13)", "must be a positive integer", "negative", "float")), err
 
 
 def test_a_model_with_nan_weights_is_refused(model, tmp_path):

@@ -19,7 +19,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv course test test-portable unit nbval data lab bench fork site clean
+.PHONY: help venv course test test-portable unit nbval data lab bench fork site student clean
 
 help:
 	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
@@ -28,6 +28,7 @@ help:
 	@echo "make data    - download the public data sets into \$$COURSE_DATA_DIR (default ./data)"
 	@echo "make lab     - open JupyterLab on the notebooks"
 	@echo "make bench   - run the benchmarks in benchmarks/"
+	@echo "make student - learner copies of the notebooks in build/student/: no solution cells, no outputs"
 	@echo "make site    - the course website from the executed notebooks into build/site/ (installs the docs extra)"
 	@echo "make venv GPU=1 - TensorFlow with CUDA (Linux, NVIDIA GPU) instead of the CPU build"
 	@echo "make fork REPO=owner/name - point every notebook's Colab cell and badge at your fork"
@@ -94,6 +95,15 @@ $(VENV)/.installed-docs: $(STAMP) pyproject.toml
 
 site: $(VENV)/.installed-docs
 	$(BIN)/python site/build.py
+
+# learner copies (issue 18): every cell tagged `solution` removed and the outputs cleared, so the `learner`
+# cells (`answer = ...`) are what is left to fill in; the check cells then say "no answer yet"
+student: $(STAMP)
+	@mkdir -p build/student
+	$(BIN)/jupyter nbconvert --to notebook --log-level=WARN --output-dir build/student \
+	  --ClearOutputPreprocessor.enabled=True --TagRemovePreprocessor.enabled=True \
+	  --TagRemovePreprocessor.remove_cell_tags='["solution"]' $(NOTEBOOKS)
+	@echo "learner notebooks: build/student/"
 
 clean:
 	rm -rf build .pytest_cache

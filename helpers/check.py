@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+
 from .errors import CourseError
 
-__all__ = ["ResultOutOfRangeError", "expect_range"]
+__all__ = ["ResultOutOfRangeError", "exercise", "expect_range"]
 
 
 class ResultOutOfRangeError(CourseError, AssertionError):
@@ -66,3 +68,89 @@ def expect_range(value: float, low: float, high: float, *, what: str) -> None:
 def _short(x: float) -> str:
     """``1e-06`` -> ``1e-6``: the band as a reader would write it."""
     return re.sub(r"e([+-])0(\d)", r"e\1\2", f"{x:g}")
+
+
+def _number(expected: float, tol: float):
+    """A check that an answer is a number within ``tol`` of ``expected`` (says too high or too low)."""
+    def check(answer):
+        number = float(answer)
+        if abs(number - expected) <= tol:
+            return ""
+        return f"{number:g} is too {'high' if number > expected else 'low'}"
+    return check
+
+
+def _function(cases, tol: float):
+    """A check that a function gives ``expected`` (within ``tol``) for every ``(label, args, expected)`` case."""
+    def check(answer):
+        for label, args, expected in cases:
+            got = answer(*args)
+            if got is None or not abs(float(got) - expected) <= tol:
+                return f"for {label} it returned {got!r}, which is not right"
+        return ""
+    return check
+
+
+_SINE = 0.5 * np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)  # 1 s of 440 Hz at 22,050 Hz
+_EXERCISES = {  # key -> (what the answer is, its check: "" if right, else what is wrong)
+    "01.1": ("the Nyquist frequency (Hz) of a 16,000 Hz recording", _number(8000, 0.5)),
+    "01.2": ("the frequency (Hz) at which a 3,000 Hz tone sampled at 4,000 Hz is heard", _number(1000, 5)),
+    "01.3": ("a function alias_frequency(f, sr)", _function([(f"f={f}, sr={sr}", (f, sr), want) for f, sr, want in (
+        (440, 22050, 440), (3000, 4000, 1000), (9000, 4000, 1000), (4000, 8000, 4000), (7000, 4000, 1000))], 0.5)),
+    "01.4": ("the slope (dB per bit) of the signal-to-quantisation-noise ratio", _number(6.1, 0.5)),
+    "02.1": ("the spacing (Hz) of the FFT bins for n_fft=2048 at 22,050 Hz", _number(22050 / 2048, 0.01)),
+    "02.2": ("the number of STFT frames of 5 s at 22,050 Hz with hop_length=512", _number(216, 0)),
+    "02.3": ("True or False: the harmonics are sharper with n_fft=4096, win_length=512", lambda a: (
+        "" if a is False else "compare the two spectra again: what sets the width of a peak?")),
+    "02.4": ("a function hz_to_mel_htk(f)", _function([(f"f={f}", (f,), want) for f, want in (
+        (0.0, 0.0), (700.0, 781.17), (1000.0, 999.99), (8000.0, 2840.02))], 0.05)),
+    "03.1": ("the SNR (dB) after doubling the noise amplitude of a 10 dB mix", _number(10 - 20 * math.log10(2), 0.1)),
+    "03.2": ("the tempo (BPM) of a click every 0.4 s", _number(150, 1)),
+    "03.3": ("a function crossings_per_second(y, sr)", _function([
+        ("1 s of a 440 Hz sine at 22,050 Hz", (_SINE, 22050), 880), ("0.5 s of it", (_SINE[:11025], 22050), 880),
+        ("the same samples read as 11,025 Hz (2 s of 220 Hz)", (_SINE, 11025), 440)], 4)),
+    "03.4": ("the spectral centroid (Hz) of equal 440 Hz and 880 Hz sines", _number(660, 40)),
+}
+
+
+def exercise(key: str, answer) -> bool:
+    """Check a learner's answer to exercise ``key`` of a notebook; print "right" or what is wrong.
+
+    The message never gives the expected answer away: it says too high or too low for a number, and
+    for a function the arguments on which it fails.
+
+    Parameters
+    ----------
+    key : str
+        The exercise, ``"<notebook>.<number>"``, as in its heading ("Exercise 02.3").
+    answer : object
+        The answer: a number, a truth value or a function, as the exercise asks. ``...`` (the
+        placeholder of the learner's cell) means not answered yet.
+
+    Returns
+    -------
+    bool
+        True if the answer is right.
+
+    Examples
+    --------
+    >>> exercise("01.1", 8000)
+    Exercise 01.1: right
+    True
+    >>> exercise("01.1", 16000)
+    Exercise 01.1: not yet: 16000 is too high
+    False
+    """
+    if key not in _EXERCISES:
+        raise CourseError(f"no exercise {key!r}; the exercises are {', '.join(_EXERCISES)}")
+    what, check = _EXERCISES[key]
+    if answer is ...:
+        problem = f"no answer yet: put {what} in the cell above"
+    else:
+        try:
+            problem = check(answer)
+        except Exception as error:  # the learner's code or answer failed: say how, without a traceback
+            problem = f"checking the answer failed with {type(error).__name__}: {error}"
+        problem = problem and f"not yet: {problem}"
+    print(f"Exercise {key}: {problem or 'right'}")
+    return not problem

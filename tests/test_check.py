@@ -45,3 +45,73 @@ def test_numpy_scalars_are_accepted(capsys):
     np = pytest.importorskip("numpy")
     expect_range(np.float32(1e-8), 0.0, 1e-6, what="median relative difference")
     assert capsys.readouterr().out == "median relative difference within the expected range 0-1e-6: yes\n"
+
+
+# ---- check.exercise: the self-checking exercises of the notebooks (issue 18) ----
+from helpers.check import _EXERCISES, exercise  # noqa: E402
+
+
+def _alias(f, sr):
+    f = f % sr
+    return min(f, sr - f)
+
+
+def _crossings(y, sr):
+    np = pytest.importorskip("numpy")
+    return np.count_nonzero(np.diff(np.signbit(y))) * sr / len(y)
+
+
+def _hz_to_mel(f):
+    return 2595 * math.log10(1 + f / 700)
+
+
+# key -> (the solution's answer, as the committed notebook computes it, and typical wrong answers)
+SOLUTIONS = {
+    "01.1": (8000.0, [16000, 4000, 8001]),
+    "01.2": (1000.0, [3000, 7000, 2000]),
+    "01.3": (_alias, [lambda f, sr: f, lambda f, sr: sr - f, lambda f, sr: f % sr, lambda f, sr: None]),
+    "01.4": (6.4135, [3.01, 20.0, 12.04]),  # the notebook's fit over 2-12 bits; 3 dB: power, not amplitude
+    "02.1": (22050 / 2048, [22050 / 1024, 2048 / 22050, 22050 / 2]),
+    "02.2": (216, [215, 217, 110250 // 512, 5 * 22050 // 2048]),
+    "02.3": (False, [True]),
+    "02.4": (_hz_to_mel, [lambda f: 1127 * math.log10(1 + f / 700), lambda f: 2595 * math.log(1 + f / 700), lambda f: f]),
+    "03.1": (3.9794, [5.0, 7.0, 4.5, 20.0]),  # 5: halved in dB, 7: power doubled instead of amplitude
+    "03.2": (150.2, [120.0, 75.0, 300.0, 2.5]),
+    "03.3": (_crossings, [lambda y, sr: _crossings(y, sr) / 2, lambda y, sr: _crossings(y, sr) * len(y) / sr]),
+    "03.4": (678.0, [440.0, 880.0, 1320.0]),  # the notebook's mean over frames, edge frames included
+}
+
+
+def test_every_exercise_has_a_solution_here():
+    assert sorted(SOLUTIONS) == sorted(_EXERCISES)
+
+
+@pytest.mark.parametrize("key", sorted(SOLUTIONS))
+def test_the_solution_is_right(key, capsys):
+    assert exercise(key, SOLUTIONS[key][0]) is True
+    assert capsys.readouterr().out == f"Exercise {key}: right\n"
+
+
+@pytest.mark.parametrize("key", sorted(SOLUTIONS))
+def test_typical_wrong_answers_are_rejected_without_the_answer(key, capsys):
+    for wrong in SOLUTIONS[key][1]:
+        assert exercise(key, wrong) is False, f"{key} accepted {wrong!r}"
+        out = capsys.readouterr().out
+        assert out.startswith(f"Exercise {key}: not yet: ") and out.count("\n") == 1
+        right = SOLUTIONS[key][0]
+        if isinstance(right, (int, float)) and not isinstance(right, bool):
+            assert f"{right:g}" not in out.replace(f"{float(wrong):g}", ""), out  # says too high/low, not the value
+
+
+def test_no_answer_yet_and_a_failing_function_are_explained(capsys):
+    assert exercise("02.2", ...) is False
+    assert capsys.readouterr().out.startswith("Exercise 02.2: no answer yet: put the number of STFT frames")
+    assert exercise("01.3", lambda f, sr: f / 0) is False
+    assert "failed with ZeroDivisionError" in capsys.readouterr().out
+    assert exercise("01.1", "eight thousand") is False  # not a number: a message, not a traceback
+    assert "ValueError" in capsys.readouterr().out
+
+
+def test_an_unknown_exercise_is_a_mistake_in_the_notebook():
+    with pytest.raises(CourseError, match="99.9"):
+        exercise("99.9", 1)

@@ -17,7 +17,8 @@ MODULES = sorted((ROOT / "helpers").glob("*.py"))
 TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
 # Issue 15 set 12 modules and 2,500 lines. Issue 16 added `pretrained` (the Keras port of musicnn's tagger and its
 # weights: notebook 09, `python -m helpers.train transfer` and `helpers.predict` reuse it), about 190 lines.
-MAX_MODULES, MAX_LINES = 13, 2800
+# Issue 18 added `check.exercise` and its table of exercise checks (notebooks 01-10), so 3,000.
+MAX_MODULES, MAX_LINES = 13, 3000
 
 
 def public_functions():

@@ -119,3 +119,63 @@ def test_each_concept_is_taught_with_library_calls_in_its_notebook(number):
     source = "\n".join(c.source for c in code_cells(path))
     missing = [call for call in CONCEPT_CALLS[number] if call not in source]
     assert not missing, f"{path.name}: its code cells never call {missing}; the concept must be written in the notebook"
+
+
+# ---- the self-checking exercises and their learner copies (issue 18) ----
+EXERCISE_NOTEBOOKS = ("01", "02", "03")
+EXERCISE_HEADING = re.compile(r"^### Exercise (\d\d\.\d+)", re.M)
+
+
+def tags(cell) -> list:
+    return cell.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("number", EXERCISE_NOTEBOOKS)
+def test_each_exercise_has_a_prompt_a_learner_cell_a_hidden_solution_and_a_check(number):
+    from helpers.check import _EXERCISES
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+    cells = nbformat.read(path, as_version=4).cells
+    keys = []
+    for i, cell in enumerate(cells):
+        match = EXERCISE_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
+        if not match:
+            continue
+        key = match.group(1)
+        keys.append(key)
+        learner, solution, check = cells[i + 1 : i + 4]
+        assert tags(learner) == ["learner"] and len(learner.source.splitlines()) <= 2, f"{key}: learner cell"
+        assert tags(solution) == ["solution"] and solution.metadata.get("jupyter", {}).get("source_hidden"), key
+        assert check.source.startswith(f'check.exercise("{key}", ') and not tags(check), f"{key}: check cell"
+        assert output_text(check) == f"Exercise {key}: right\nTrue", f"{key}: the solution does not pass its check"
+    assert 3 <= len(keys) <= 5 and all(k.startswith(number + ".") for k in keys), keys
+    assert set(keys) == {k for k in _EXERCISES if k.startswith(number + ".")}
+    opening = cells[0].source
+    assert "**Prerequisites:**" in opening and re.search(r"\*\*Time:\*\* about \d+ minutes", opening)
+    assert "GLOSSARY.md" in opening
+
+
+def test_make_student_removes_the_solution_cells():
+    makefile = (NOTEBOOKS[0].parents[1] / "Makefile").read_text(encoding="utf-8")
+    assert "--TagRemovePreprocessor.remove_cell_tags='[\"solution\"]'" in makefile
+    assert "--output-dir build/student" in makefile and "ClearOutputPreprocessor.enabled=True" in makefile
+
+
+@pytest.mark.parametrize("number", EXERCISE_NOTEBOOKS)
+def test_the_learner_copy_runs_up_to_its_first_check(number, tmp_path):
+    """The learner copy (as `make student` writes it) runs from a fresh kernel up to the first check cell,
+    which says the exercise is not answered yet, instead of failing."""
+    from nbclient import NotebookClient
+    from nbconvert.preprocessors import ClearOutputPreprocessor, TagRemovePreprocessor
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+    copy = nbformat.read(path, as_version=4)
+    for step in (ClearOutputPreprocessor(), TagRemovePreprocessor(remove_cell_tags={"solution"})):
+        copy, _ = step.preprocess(copy, {})
+    assert not any("solution" in tags(c) for c in copy.cells) and not any(c.get("outputs") for c in copy.cells
+                                                                             if c.cell_type == "code")
+    first = next(i for i, c in enumerate(copy.cells) if c.source.startswith("check.exercise("))
+    copy.cells = copy.cells[: first + 1]
+    NotebookClient(copy, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+    printed = output_text(copy.cells[first])
+    assert re.fullmatch(r"Exercise \d\d\.\d+: no answer yet: put .+ in the cell above\nFalse", printed), printed

@@ -2,11 +2,11 @@
 
 ``python -m helpers.train lstm|cnn|transfer --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on every
 GTZAN clip in the data directory, prints the held-out accuracy and writes one ``.keras`` file for
-:mod:`helpers.predict`. Both kinds run :func:`segment_dataset`, the 60/15/25 clip split, :func:`fit_model`
+:mod:`helpers.predict`. Every kind runs :func:`segment_dataset`, the 60/15/25 clip split, :func:`fit_model`
 (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
 and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
-trains only a softmax head on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
-notebook 09), on 2.992 s patches at 16 kHz, and saves tagger + head as one model.
+fits a logistic regression on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
+notebook 09) of 2.992 s patches at 16 kHz, and saves tagger + regression (as Keras layers) as one model.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations
@@ -80,8 +80,9 @@ def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.
     """Features of equal-length segments, ``(n, samples)``, as float32.
 
     ``"mfcc"`` gives ``(n, frames, n_mfcc)`` (a sequence, for an LSTM), ``"logmel"`` ``(n, n_mels, frames)``
-    in dB (an image), ``"musicnn"`` the pretrained tagger's input (:func:`helpers.pretrained.log_mel`). The dB floor (``top_db`` below the loudest bin) is per segment: a segment's
-    features do not depend on the other segments in the batch.
+    in dB (an image), ``"musicnn"`` the pretrained tagger's input (:func:`helpers.pretrained.log_mel`). The
+    dB floor (``top_db`` below the loudest bin) is per segment: a segment's features do not depend on the
+    other segments in the batch.
 
     Examples
     --------
@@ -269,8 +270,9 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
     ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
-    data directory) of the training and validation rows, and returns tagger + those two as Keras layers. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``,
-    ``val_loss``, ``val_accuracy``, and ``best_epoch`` (1-based, one item).
+    data directory) of the training and validation rows, and returns tagger + those two as Keras layers.
+    Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
+    ``best_epoch`` (1-based, one item).
 
     Examples
     --------
@@ -395,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "GTZAN clips in the data directory and save it as one .keras file.")
     sub = parser.add_subparsers(dest="model", required=True, metavar="{lstm,cnn,transfer}")
     for name, text in (("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"), ("cnn", "CNN on 3 s log-mel images (notebook 08)"),
-                       ("transfer", "a softmax head on the pretrained musicnn tagger's embeddings (notebook 09)")):
+                       ("transfer", "logistic regression on the pretrained musicnn tagger's embeddings (notebook 09); "
+                                    "--epochs does not apply")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
         p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")

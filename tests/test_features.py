@@ -6,13 +6,18 @@ import json
 import os
 import pickle
 
+import librosa
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.ndimage
 
+import helpers.features
 from helpers.errors import AudioError, CourseError
 from helpers.features import (
     FEATURE_COLUMNS,
+    HOP_LENGTH,
+    N_FFT,
     ExtractionResult,
     extract_features,
     function_name,
@@ -131,6 +136,66 @@ def test_parity_with_the_reference_table(data_root):
     absolute = (ours[list(NEAR_ZERO)] - ref[list(NEAR_ZERO)]).abs()
     assert (absolute.to_numpy() <= NEAR_ZERO_ABS_TOLERANCE).all(), absolute
     np.testing.assert_allclose(ours["tempo"], ref["tempo"], rtol=1e-6)  # the same tempo, no octave error
+
+
+# ----------------------------------------------------------------------------- the fast HPSS (issue 19)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5), (16, 31), (33, 4), (70, 123)])
+def test_running_median_is_scipys_median_filter_bit_for_bit(shape, dtype):
+    """Known answer: scipy.ndimage.median_filter, size 31 along one axis, mode "reflect" (also on lines shorter
+    than the window, where the padding reflects more than once, and with many ties)."""
+    rng = np.random.default_rng(sum(shape))
+    for x in (rng.random(shape).astype(dtype), rng.integers(0, 4, shape).astype(dtype)):
+        for axis, size in ((-1, (1, 31)), (-2, (31, 1))):
+            expected = scipy.ndimage.median_filter(x, size=size, mode="reflect")
+            got = helpers.features._median_filter(x, axis=axis)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected, err_msg=f"axis {axis}")
+
+
+def test_fast_hpss_is_librosas_bit_for_bit():
+    rng = np.random.default_rng(19)
+    stft = librosa.stft(rng.standard_normal(SR).astype(np.float32), n_fft=N_FFT, hop_length=HOP_LENGTH)
+    stft[:, :5] = 0  # silence: the soft masks split zeros evenly
+    for ours, theirs in zip(helpers.features._hpss(stft), librosa.decompose.hpss(stft)):
+        assert ours.dtype == theirs.dtype == np.complex64
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def beat_track_tempo(onset_envelope: np.ndarray, sr: int) -> float:
+    """The slow path's tempo: librosa.beat.beat_track, which also tracks the beats."""
+    tempo, _ = librosa.beat.beat_track(onset_envelope=onset_envelope, sr=sr, hop_length=HOP_LENGTH)
+    return float(np.atleast_1d(tempo)[0])
+
+
+def test_tempo_is_beat_tracks():
+    onsets = librosa.onset.onset_strength(y=click_track(120.0, seconds=12.0), sr=SR, hop_length=HOP_LENGTH)
+    noise = np.random.default_rng(5).random(400).astype(np.float32)
+    for envelope in (onsets, noise, np.zeros(400, dtype=np.float32)):
+        assert helpers.features._tempo(envelope, SR) == beat_track_tempo(envelope, SR)
+    assert helpers.features._tempo(onsets, SR) == pytest.approx(120.0, rel=0.025)
+
+
+def test_the_57_features_equal_the_slow_paths_on_a_real_clip(data_root, monkeypatch):
+    """The whole vector, fast path (no SciPy median filter) against today's (librosa.decompose.hpss and
+    librosa.beat.beat_track)."""
+    from helpers.audio import load_audio
+    from helpers.datasets import gtzan_clips
+
+    clips = gtzan_clips(data_root).set_index("clip_id")
+    if PARITY_CLIPS[0] not in clips.index:
+        pytest.skip(f"clip {PARITY_CLIPS[0]} is not in {data_root}/gtzan")
+    y, sr = load_audio(clips.loc[PARITY_CLIPS[0], "path"], sr=22050)
+    slow_hpss = librosa.decompose.hpss
+    with monkeypatch.context() as m:
+        m.setattr(librosa.decompose, "median_filter", None)  # the fast path must not call it
+        fast = gtzan_feature_vector(y, sr)
+    monkeypatch.setattr(helpers.features, "_hpss", slow_hpss)
+    monkeypatch.setattr(helpers.features, "_tempo", beat_track_tempo)
+    slow = gtzan_feature_vector(y, sr)
+    assert fast == slow, {k: (fast[k], slow[k]) for k in fast if fast[k] != slow[k]}
 
 
 # ----------------------------------------------------------------------------- extract_features

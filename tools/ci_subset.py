@@ -1,8 +1,8 @@
 """Build the course's CI-size data directory from a full download, so `make test` can pass anywhere.
 
 The committed notebook outputs are made on the CI data: the Echo Nest pair, the splits, the feature table,
-librosa's examples and a 70-clip GTZAN subset (clips 0-6 of each genre, clips 3-6 cut to their first
-15-20 s). This script cuts that subset out of a full GTZAN download (`make data`), checks every clip
+librosa's examples, the musicnn weights and a 70-clip GTZAN subset (clips 0-6 of each genre, clips 3-6 cut
+to their first 15-20 s). This script cuts that subset out of a full GTZAN download (`make data`), checks every clip
 against `tools/ci_subset.csv` (number of samples and sha256 of the 16-bit samples), and links the other
 data sets, so that `COURSE_DATA_DIR=<out> make test` compares like with like.
 
@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 
 MANIFEST = Path(__file__).with_name("ci_subset.csv")
-OTHERS = ["echonest", "librosa", "fma"]  # linked as they are
+OTHERS = ["echonest", "librosa", "fma", "musicnn"]  # linked as they are
 GTZAN_FILES = ["features_30_sec.csv", "features_30_sec.built.json", "splits"]  # the record exists for a built table
 
 

@@ -312,8 +312,9 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     rows = np.concatenate([parts["train"], parts["val"]])  # nothing stops early: the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
-    (scaler, clf) = pipe.fit(base.predict(X[rows], batch_size=64, verbose=0), y[rows])
+    embeddings = base.predict(X[rows], batch_size=64, verbose=0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
+    scaler, clf = pipe
     coef, bias = clf.coef_, clf.intercept_
     if n == 2:  # a binary regression has one weight row: softmax over (-z/2, z/2) gives its sigmoid
         coef, bias = np.vstack([-coef, coef]) / 2, np.r_[-bias, bias] / 2
@@ -321,7 +322,7 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     head = keras.layers.Dense(n, activation="softmax", name="genre")
     model = keras.Model(base.input, head(norm(base.output)), name="msd_vgg_transfer")
     head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
-    proba = model.predict(X[rows], batch_size=64, verbose=0)
+    proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
     loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
     return model, {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
 

@@ -109,7 +109,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, dict[str, Any]]:
     """Load a model written by :func:`save_model`: ``(model, metadata)``. Raises :class:`CourseError` as
     :func:`read_metadata`, and if Keras cannot rebuild the model, the metadata names another number of
-    genres than the network has outputs, or a weight is not finite.
+    genres than the network has outputs or describes inputs of another shape, or a weight is not finite.
 
     Examples
     --------
@@ -127,4 +127,14 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
         raise CourseError(f"{path}: its metadata names {len(meta['genres'])} genres but the network has {units} outputs")
     if not all(np.isfinite(w).all() for w in model.get_weights()):
         raise CourseError(f"{path}: the model's weights are not all finite (NaN or infinity); train it again")
+    from .predict import prepare_features  # here, not at the top: helpers.predict imports this module
+
+    try:  # the input the metadata describes (feature spec, sample rate, segment length) must be the network's
+        n = round(float(meta["segment_seconds"]) * int(meta["sample_rate"]))
+        shape = prepare_features(np.zeros((1, n), np.float32), meta).shape[1:]
+    except (CourseError, ValueError, TypeError) as exc:
+        raise CourseError(f"{path}: {exc}") from exc
+    if shape != tuple(model.input_shape[1:]):
+        raise CourseError(f"{path}: its metadata's feature spec gives inputs of shape {shape}, but the network "
+                          f"takes {tuple(model.input_shape[1:])}")
     return model, meta

@@ -103,15 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         read_metadata(args.model)  # fast checks before TensorFlow starts
         # no start-up log lines (an error is the only line on stderr), no notes on tf.function retracing
         import_tensorflow().get_logger().setLevel("ERROR")
-        model, metadata = load_model(args.model)
-        try:  # once for the model, not once per file
-            n = round(float(metadata["segment_seconds"]) * int(metadata["sample_rate"]))
-            shape = prepare_features(np.zeros((1, n), np.float32), metadata).shape[1:]
-        except (CourseError, ValueError, TypeError) as exc:
-            raise CourseError(f"{args.model}: {exc}") from exc
-        if shape != tuple(model.input_shape[1:]):
-            raise CourseError(f"{args.model}: its metadata's feature spec gives inputs of shape {shape}, but the "
-                              f"network takes {tuple(model.input_shape[1:])}")
+        model, metadata = load_model(args.model)  # checks the metadata against the network: once, not per file
     except CourseError as exc:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -176,6 +176,8 @@ def test_a_model_whose_feature_spec_disagrees_with_its_input_is_refused_once(goo
 
     path, _ = good_file
     _rewrite_metadata(path, **changes)
+    with pytest.raises(CourseError, match=str(path)):
+        modelio.load_model(path)
     clip = tmp_path / "x.wav"
     sf.write(clip, sine(330.0, 7.0), SR)
     assert predict_cli.main([str(clip), str(clip), "--model", str(path)]) == 2

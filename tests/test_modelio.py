@@ -40,8 +40,8 @@ def tiny():
     import tensorflow  # noqa: F401
 
     seed_everything(0)
-    model = build_lstm((20, 13), 3)
-    x = np.random.default_rng(0).standard_normal((6, 20, 13)).astype(np.float32)
+    model = build_lstm((130, 13), 3)  # the input _metadata() describes
+    x = np.random.default_rng(0).standard_normal((6, 130, 13)).astype(np.float32)
     model.fit(x, np.array([0, 1, 2, 0, 1, 2]), epochs=1, verbose=0)  # weights differ from a fresh init
     return model, x
 

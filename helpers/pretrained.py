@@ -89,8 +89,8 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
         raise CourseError(f"{wheel}: cannot read the wheel ({exc}); delete it and fetch it again") from None
     for folder in (wheel.parent / model, cache_dir("musicnn", model)):
         try:
-            for name in sorted(blobs, reverse=True):  # the index last: its presence means "complete"
-                write_atomic(folder / name, blobs[name])
+            for name, blob in blobs.items():  # each atomic; the check above wants both, so a half is redone
+                write_atomic(folder / name, blob)
             return str(folder / "model")
         except OSError:
             continue

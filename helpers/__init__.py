@@ -17,13 +17,19 @@ not import TensorFlow.
 """
 from __future__ import annotations
 
+import importlib
 import logging
-
-from .config import data_dir, seed_everything
-from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 
 __all__ = ["AudioError", "ChecksumError", "CourseError", "DataNotFoundError", "DownloadError", "data_dir", "seed_everything"]
+
+
+def __getattr__(name: str):
+    """``helpers.CourseError`` and the other names above, imported on first use: importing the package loads
+    none of its modules, so ``python -m helpers.errors`` (or ``.config``) runs into no half-imported module."""
+    if name in __all__:
+        return getattr(importlib.import_module(".config" if name[0].islower() else ".errors", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError
+from .errors import AudioError, not_a_command
 
 __all__ = ["DEFAULT_SR", "load_audio", "segment", "n_segments"]
 
@@ -108,3 +108,7 @@ def segment(y: np.ndarray, *, sr: int, seconds: float = 3.0, hop_seconds: float 
     if count == 0:
         raise AudioError(f"{name}{len(y) / sr:.2f} s of audio is shorter than one {seconds:g} s segment")
     return np.stack([y[s : s + length] for s in np.arange(count) * hop])
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

@@ -4,16 +4,21 @@ Importing this module changes nothing (no environment variable, no other package
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 
+from .errors import not_a_command
+
 __all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "full_run", "seed_everything", "import_tensorflow",
-           "write_atomic"]
+           "write_atomic", "file_digest", "stop_with_parent"]
 
 #: Root of the repository (the folder holding ``helpers/``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
@@ -144,3 +149,47 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The sha1 of a file's bytes (hex): what the caches key an audio file by, so that a file replaced in
+    place, even with the same size and modification time, is never served stale.
+
+    Examples
+    --------
+    >>> target = write_atomic(Path(tempfile.mkdtemp()) / "a.txt", "abc")
+    >>> file_digest(target)
+    'a9993e364706816aba3e25717850c26c9cd0d89d'
+    """
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha1").hexdigest()
+
+
+_WATCHDOG: list[threading.Thread] = []
+
+
+def stop_with_parent(parent: int) -> None:
+    """In a worker process started by process ``parent``: exit as soon as ``parent`` is gone.
+
+    A process killed with SIGKILL cannot stop its workers, and joblib's (loky's) would go on computing for
+    nobody. Called at the start of each task; the first call starts a watching thread, later calls and calls
+    in any other process (``parent`` is not this process's parent) do nothing.
+
+    Examples
+    --------
+    >>> stop_with_parent(os.getpid())  # in the parent itself: nothing to watch
+    """
+    if _WATCHDOG or os.getppid() != parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    _WATCHDOG.append(threading.Thread(target=watch, name="stop_with_parent", daemon=True))
+    _WATCHDOG[0].start()
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

@@ -552,21 +552,32 @@ def load_echonest(root: Path | None = None) -> pd.DataFrame:
     return metrics.merge(tracks[["track_id", "genre_top"]], on="track_id").reset_index(drop=True)
 
 
+_MIN_CLIP_SECONDS = 0.05  # shorter is a cut-off file: not even one 2,048-sample analysis window
+
+
 @cache
-def _scan_gtzan(folder: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The clips of a GTZAN folder, and ``"name (why)"`` for each that cannot be decoded."""
-    rows, bad = [], []
+def _scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The clips of a GTZAN folder, and for each that cannot be decoded its path -> the one line that
+    :func:`helpers.audio.load_audio` gives (so that every list of faulty clips says the same)."""
+    rows, bad = [], {}
     for path in sorted(p for p in Path(folder).glob("*/*") if p.suffix.lower() in {".wav", ".au"}):
         try:
             info = sf.info(str(path))
-            if info.frames == 0 or info.format == "RAW":
-                raise ValueError("no samples" if info.frames == 0 else "no audio header")
-        except Exception as exc:  # noqa: BLE001 - any decoder failure: left out, by name
-            bad.append(f"{path.name} ({exc})")
-            continue
+            if info.format == "RAW" or info.frames < _MIN_CLIP_SECONDS * info.samplerate:
+                raise ValueError("no audio header, or (nearly) no samples")
+            duration, rate = info.frames / info.samplerate, info.samplerate
+        except Exception:  # noqa: BLE001 - the header is not readable: ask the loader why (rare, so slow is fine)
+            from .audio import load_audio  # here: librosa is not needed to list good clips
+
+            try:
+                y, rate = load_audio(path, sr=None, min_duration=_MIN_CLIP_SECONDS)
+                duration = y.shape[-1] / rate
+            except AudioError as exc:
+                bad[str(path)] = str(exc)
+                continue
         rows.append({"clip_id": path.stem, "genre": path.parent.name, "path": str(path),
-                     "duration": info.frames / info.samplerate, "sample_rate": info.samplerate})
-    return pd.DataFrame(rows, columns=["clip_id", "genre", "path", "duration", "sample_rate"]), tuple(bad)
+                     "duration": duration, "sample_rate": rate})
+    return pd.DataFrame(rows, columns=["clip_id", "genre", "path", "duration", "sample_rate"]), bad
 
 
 def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None, per_genre: int | None = None,
@@ -574,7 +585,9 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     """One row per GTZAN clip: ``clip_id``, ``genre``, ``path``, ``duration`` (s), ``sample_rate`` (Hz), ``split``.
 
     Reads the Kaggle layout or the original archive's. A clip that cannot be decoded (the full Kaggle copy's
-    ``jazz.00054.wav``) is left out, named in a warning and in ``table.attrs["unreadable"]``.
+    ``jazz.00054.wav``) or is shorter than 0.05 s (cut off) is left out, named in a warning and in ``table.attrs["unreadable"]`` (path -> the
+    reason, the same line that :func:`helpers.features.extract_features` and
+    :func:`helpers.train.segment_dataset`, which report those files again, give).
 
     Parameters
     ----------
@@ -595,7 +608,7 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     table, unreadable = _scan_gtzan(str(folder))
     table = table.copy()  # not the cached one
     if unreadable:
-        warnings.warn(f"skipped {len(unreadable)} GTZAN clip(s) that cannot be decoded: {'; '.join(unreadable)}",
+        warnings.warn(f"skipped {len(unreadable)} GTZAN clip(s) that cannot be decoded: {'; '.join(unreadable.values())}",
                       stacklevel=2)
     if genres is not None:
         if unknown := set(genres := list(genres)) - set(table["genre"]):
@@ -606,7 +619,7 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     if with_split and _path("gtzan-splits", root, required=False):
         table = table.assign(split=table["clip_id"].map(gtzan_split(root)).fillna("excluded"))
     table = table.sort_values("clip_id").reset_index(drop=True)
-    table.attrs["unreadable"] = list(unreadable)
+    table.attrs["unreadable"] = dict(unreadable)
     return table
 
 
@@ -664,7 +677,7 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
     result = extract_features(clips[["clip_id", "genre", "path"]], gtzan_feature_vector, sr=GTZAN_SR,
                               n_jobs=n_jobs, cache=cache, progress=progress)
     failed = result.failures[["path", "reason"]].itertuples(index=False)
-    skipped = [*unreadable, *(f"{Path(path).name} ({why})" for path, why in failed)]
+    skipped = [*unreadable.values(), *(why for _, why in failed)]
     if result.table.empty:
         raise AudioError(f"no GTZAN clip in {folder} could be decoded: {'; '.join(skipped) or 'no clips'}")
     if skipped:

@@ -6,7 +6,7 @@ matching built-in exception, so ``except FileNotFoundError`` keeps working.
 """
 from __future__ import annotations
 
-__all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError"]
+__all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError", "not_a_command"]
 
 
 class CourseError(Exception):
@@ -27,3 +27,25 @@ class DownloadError(CourseError, OSError):
 
 class AudioError(CourseError, ValueError):
     """An audio file is missing, empty, not audio, corrupt, silent or too short."""
+
+
+def not_a_command(module: str) -> None:
+    """Refuse ``python -m <module>`` for a library module: one line on standard error and exit status 2
+    (instead of a silent exit 0 that looks like success).
+
+    Examples
+    --------
+    >>> not_a_command("helpers.audio")
+    Traceback (most recent call last):
+    ...
+    SystemExit: 2
+    """
+    import sys
+
+    print(f"python -m {module}: a library module, not a command; the commands are python -m helpers.datasets, "
+          "helpers.train and helpers.predict (each has --help)", file=sys.stderr)
+    raise SystemExit(2)
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

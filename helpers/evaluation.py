@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import CourseError
+from .errors import CourseError, not_a_command
 
 __all__ = ["compare_with_published", "require_classes", "group_train_val_test_split", "split_summary", "vote",
            "clip_level"]
@@ -176,3 +176,7 @@ def clip_level(proba: np.ndarray, y_true: Sequence, groups: Sequence, *, method:
     voted = vote(proba, groups, method=method)
     truth = pd.Series(np.asarray(y_true)).groupby(np.asarray(groups), sort=False).first().reindex(voted.index)
     return truth.to_numpy(), voted["pred"].to_numpy()
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

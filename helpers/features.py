@@ -16,8 +16,8 @@ reproduces the table to within float32 rounding on the full-length clips
 ``librosa.decompose.hpss``'s numbers bit for bit with running medians
 (``bottleneck``), 3-4 times faster. :func:`extract_features` runs such a
 function over many files: in parallel (``joblib.Parallel``, worker processes),
-with a cache on disk (one JSON file per audio file, keyed by path, size and
-modification time, written atomically), and listing the files that could not
+with a cache on disk (one JSON file per audio file, keyed by its content, checked
+by a checksum, written atomically), and listing the files that could not
 be read instead of stopping.
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ import pandas as pd
 from tqdm.std import tqdm
 
 from .audio import DEFAULT_SR, load_audio, segment
-from .config import cache_dir, write_atomic
-from .errors import AudioError, CourseError
+from .config import cache_dir, file_digest, stop_with_parent, write_atomic
+from .errors import AudioError, CourseError, not_a_command
 
 __all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "CACHE_VERSION", "gtzan_feature_vector", "function_name",
            "ExtractionResult", "extract_features"]
@@ -54,7 +54,7 @@ HOP_LENGTH = 512
 _HPSS_KERNEL = 31
 
 #: Bumped when the meaning of a cached entry changes (old entries are then ignored).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 _SUMMARISED = (
     "chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth",
@@ -207,28 +207,37 @@ class ExtractionResult:
 
 
 def _cache_path(root: Path, path: str, func: Callable, settings: dict[str, Any]) -> Path:
-    """The cache file of one audio file: a hash of the function, its settings and (path, size, mtime_ns)."""
-    st = os.stat(path)
+    """The cache file of one audio file: a hash of the function, its settings and the file's bytes."""
     key = {
         "version": CACHE_VERSION, "func": function_name(func), "settings": settings,
         "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
-        "file": [str(Path(path).resolve()), st.st_size, st.st_mtime_ns],
+        "file": file_digest(path),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()
     return root / function_name(func) / digest[:2] / f"{digest}.json"
 
 
+def _rows_digest(rows: list[dict[str, float]]) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
 def _read_cache(path: Path) -> list[dict[str, float]] | None:
-    """The rows stored for one file, or None when absent or unreadable (then it is recomputed)."""
+    """The rows stored for one file, or None when absent, unreadable, altered or another entry's copy
+    (then it is recomputed)."""
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        rows = entry["rows"]
         if not (isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)
                 and all(isinstance(v, (int, float)) for r in rows for v in r.values())):
             raise ValueError("'rows' is not a non-empty list of rows of numbers")
+        if entry.get("key") != path.stem:
+            raise ValueError("it was written for another file or other settings")
+        if entry.get("sha256") != _rows_digest(rows):
+            raise ValueError("its checksum does not match its rows")
         return rows
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         logger.warning("ignoring unreadable cache entry %s (%s); recomputing", path, exc)
         return None
 
@@ -260,13 +269,16 @@ def _one_file(path: str, func: Callable, settings: dict[str, Any], cache_file: P
         return "fail", f"{path}: feature function {function_name(func)} failed ({detail})"
     if cache_file is not None:
         try:
-            write_atomic(cache_file, json.dumps({"path": path, "rows": rows}))
+            write_atomic(cache_file, json.dumps({"key": cache_file.stem, "path": path, "rows": rows,
+                                                 "sha256": _rows_digest(rows)}))
         except OSError as exc:  # a full or read-only disk must not lose the computed result
             logger.warning("could not write cache entry %s (%s)", cache_file, exc)
     return "ok", rows
 
 
-def _indexed(i: int, *args) -> tuple[int, tuple[str, Any]]:
+def _indexed(i: int, *args, parent: int | None = None) -> tuple[int, tuple[str, Any]]:
+    if parent is not None:
+        stop_with_parent(parent)  # a worker: do not outlive a killed parent
     return i, _one_file(*args)
 
 
@@ -292,9 +304,11 @@ def extract_features(
     one file runs here first, so that numba compiles librosa's code once rather than in every worker.
 
     ``cache``: True (``helpers.config.cache_dir("features")``), a folder, or False. An entry is keyed by
-    the function, ``params``, ``sr``, ``segment_seconds``, ``duration`` and the file's path, size and
-    modification time (a replaced file is computed again), written atomically as soon as its file is done
-    (an interrupted run resumes); an unreadable entry is recomputed; failures are not cached.
+    the function, ``params``, ``sr``, ``segment_seconds``, ``duration`` and the sha1 of the file's bytes (a
+    replaced file is computed again), holds a checksum of its rows, and is written atomically as soon as its
+    file is done (an interrupted run resumes); an unreadable, altered or misplaced entry is logged and
+    recomputed; failures are not cached. Files that ``files.attrs["unreadable"]`` lists (as
+    :func:`helpers.datasets.gtzan_clips` leaves them out) are reported in ``failures`` first.
 
     Returns an :class:`ExtractionResult` (``table``, ``failures`` with ``path`` and ``reason``,
     ``n_cached``, ``n_computed``). Raises :class:`CourseError` if the files table has no ``path`` column or
@@ -348,12 +362,13 @@ def extract_features(
 
             parallel = Parallel(n_jobs=min(len(todo), n_jobs) if n_jobs > 0 else n_jobs,
                                 return_as="generator_unordered")
-            outputs = parallel(delayed(_indexed)(i, path, func, settings, c) for i, path, c in todo)
+            outputs = parallel(delayed(_indexed)(i, path, func, settings, c, parent=os.getpid()) for i, path, c in todo)
         for i, output in outputs:
             results[i] = output
             bar.update(1)
 
-    failures = [(table.at[i, "path"], why) for i, (status, why) in sorted(results.items()) if status != "ok"]
+    failures = [*(dict(files.attrs.get("unreadable") or {}).items() if isinstance(files, pd.DataFrame) else ()),
+                *((table.at[i, "path"], why) for i, (status, why) in sorted(results.items()) if status != "ok")]
     index = [i for i in range(len(table)) for _ in (results[i][1] if results[i][0] == "ok" else [])]
     records = [row for i in range(len(table)) if results[i][0] == "ok" for row in results[i][1]]
     features = pd.DataFrame.from_records(records)
@@ -365,7 +380,10 @@ def extract_features(
     features = features.astype({c: "float64" for c in features.columns if c != "segment"})
     out = pd.concat([table.iloc[index].reset_index(drop=True), features], axis=1)
     if failures:
-        logger.warning("%s: %d of %d file(s) failed; see result.failures",
-                       function_name(func), len(failures), len(table))
+        logger.warning("%s: %d file(s) failed; see result.failures", function_name(func), len(failures))
     return ExtractionResult(out, pd.DataFrame(failures, columns=["path", "reason"]),
                             n_cached=n_cached, n_computed=len(table) - n_cached)
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CourseError
+from .errors import CourseError, not_a_command
 
 __all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_metadata", "load_model"]
 
@@ -138,3 +138,7 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
         raise CourseError(f"{path}: its metadata's feature spec gives inputs of shape {shape}, but the network "
                           f"takes {tuple(model.input_shape[1:])}")
     return model, meta
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .errors import CourseError
+from .errors import CourseError, not_a_command
 
 __all__ = ["plot_waveform", "plot_spectrum", "plot_spectrogram", "plot_mfcc", "plot_confusion_matrices",
            "plot_training_curves"]
@@ -230,3 +230,7 @@ def plot_training_curves(histories: Mapping[str, Any], *, title: str = "Training
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

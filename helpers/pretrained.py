@@ -19,7 +19,7 @@ import numpy as np
 
 from .config import cache_dir, write_atomic
 from .datasets import _WHEEL, _data_file
-from .errors import CourseError
+from .errors import CourseError, not_a_command
 
 __all__ = ["MUSICNN_SPEC", "SAMPLE_RATE", "FRAMES", "PATCH_SECONDS", "MSD_TAGS", "log_mel", "checkpoint",
            "build_tagger", "load_tagger", "embedding_model"]
@@ -167,3 +167,7 @@ def embedding_model(tagger: Any) -> Any:
 
     pooled = [layers.GlobalAveragePooling2D(name=f"mean{i}")(tagger.get_layer(f"bn{i}").output) for i in range(1, 6)]
     return keras.Model(tagger.input, layers.Concatenate(name="embedding")(pooled), name="msd_vgg_embedding")
+
+
+if __name__ == "__main__":
+    not_a_command(__spec__.name)

@@ -27,7 +27,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from .audio import DEFAULT_SR, load_audio, segment
-from .config import cache_dir, import_tensorflow, seed_everything, write_atomic
+from .config import cache_dir, file_digest, import_tensorflow, seed_everything, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES, gtzan_clips
 from .errors import AudioError, CourseError
 from .evaluation import clip_level, group_train_val_test_split, require_classes
@@ -119,8 +119,10 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
     return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
-def _clip_features(path: str, sr: int, seconds: float, spec: dict) -> np.ndarray | str:
-    """Features of one clip, or why it cannot be used (for the parallel workers)."""
+def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None) -> np.ndarray | str:
+    """Features of one clip, or why it cannot be used (for the parallel workers, which watch ``parent``)."""
+    if parent is not None:
+        stop_with_parent(parent)
     try:
         return segment_features(clip_segments(path, sr=sr, segment_seconds=seconds), sr, spec)
     except AudioError as exc:
@@ -131,12 +133,11 @@ def _content_key(clips: pd.DataFrame, settings: list) -> str:
     """A digest of the settings and of every clip's id, genre and file bytes (a changed clip changes it)."""
     digest = hashlib.sha1(json.dumps(settings).encode())
     for clip_id, genre, path in clips[["clip_id", "genre", "path"]].itertuples(index=False):
-        digest.update(f"{clip_id}\0{genre}\0".encode())
         try:
-            with open(path, "rb") as fh:
-                digest.update(hashlib.file_digest(fh, "sha1").digest())
+            content = file_digest(path)
         except OSError:
-            digest.update(b"unreadable")
+            content = "unreadable"
+        digest.update(f"{clip_id}\0{genre}\0{content}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -150,7 +151,9 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     rebuilt and written atomically. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
 
     Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``, ``spec``,
-    ``sample_rate``, ``segment_seconds`` and ``skipped`` (``"clip_id: reason"``).
+    ``sample_rate``, ``segment_seconds`` and ``skipped``: one line per clip left out, naming its file and why
+    (the same lines as :func:`helpers.features.extract_features`' failures), the files that
+    ``clips.attrs["unreadable"]`` lists (:func:`helpers.datasets.gtzan_clips`) first.
 
     Examples
     --------
@@ -161,23 +164,26 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     if missing := {"clip_id", "genre", "path"} - set(clips.columns):
         raise CourseError(f"clips table lacks column(s) {sorted(missing)}")
     meta = {"spec": spec, "sample_rate": int(sr), "segment_seconds": float(segment_seconds)}
+    listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
     path = cache_dir("features") / f"segments_{_content_key(clips, list(meta.values()))}.npz" if cache else None
     if path and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
-                return {**{k: z[k] for k in ("X", "y", "genres", "clip_id")}, **json.loads(str(z["meta"]))}
-        except (OSError, ValueError, KeyError) as exc:
+                ds = {**{k: z[k] for k in ("X", "y", "genres", "clip_id")}, **json.loads(str(z["meta"]))}
+            return ds | {"skipped": listed + ds["skipped"]}
+        except Exception as exc:  # noqa: BLE001 - zip, zlib, JSON or NumPy: any damage means rebuild, never stop
             logger.warning("%s: unreadable cache (%s); rebuilding it", path, exc)
     found = set(clips["genre"])
     genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
     rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
     n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
     results = Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-        delayed(_clip_features)(str(p), sr, segment_seconds, spec) for _, _, p in rows)
+        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None) for _, _, p in rows)
     kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
-    meta["skipped"] = [f"{c}: {r}" for (c, _, _), r in zip(rows, results) if isinstance(r, str)]
+    meta["skipped"] = [r for r in results if isinstance(r, str)]
     if not kept:
-        raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s segment: {'; '.join(meta['skipped'])}")
+        raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s segment: "
+                          f"{'; '.join(listed + meta['skipped'])}")
     ds = {"X": np.concatenate([r for _, _, r in kept]).astype(np.float32),
           "y": np.concatenate([np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]),
           "genres": np.array(genres, dtype=str),
@@ -186,7 +192,7 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         buffer = io.BytesIO()
         np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{k: ds[k] for k in ("X", "y", "genres", "clip_id")})
         write_atomic(path, buffer.getvalue())
-    return ds
+    return ds | {"skipped": listed + meta["skipped"]}
 
 
 def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None) -> Any:

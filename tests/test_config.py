@@ -142,3 +142,31 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
         config.write_atomic(target, "half")
     assert target.read_text() == "c,d\n"  # the previous file is untouched
     assert [p.name for p in target.parent.iterdir()] == ["table.csv"]
+
+
+def test_file_digest_is_the_sha1_of_the_bytes_and_sees_an_in_place_change(tmp_path):
+    import hashlib
+
+    path = tmp_path / "clip.wav"
+    path.write_bytes(b"RIFF" + bytes(range(200)))
+    assert config.file_digest(path) == hashlib.sha1(path.read_bytes()).hexdigest()
+    before, st = config.file_digest(path), path.stat()
+    path.write_bytes(b"RIFF" + bytes(range(1, 201)))  # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same modification time
+    assert config.file_digest(path) != before
+    with pytest.raises(FileNotFoundError):
+        config.file_digest(tmp_path / "missing.wav")
+
+
+def test_importing_helpers_loads_none_of_its_modules():
+    """So that `python -m helpers.config` / `helpers.errors` run without runpy's half-imported-module warning;
+    the package's names still resolve on first use."""
+    code = ("import sys, helpers; print(sorted(m for m in sys.modules if m.startswith('helpers.')));"
+            "print(helpers.CourseError.__module__, helpers.data_dir.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent)
+    assert out.stdout.splitlines() == ["[]", "helpers.errors helpers.config"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        import helpers
+
+        helpers.nothing  # noqa: B018

@@ -180,7 +180,8 @@ def test_original_archive_layout_and_undecodable_clip(tmp_path, write_wav):
     assert clips["clip_id"].tolist() == ["jazz.00000"]
     assert clips["duration"].iloc[0] == pytest.approx(1.0)
     assert any("jazz.00054.au" in str(w.message) and "jazz.00055.wav" in str(w.message) for w in caught)
-    assert [s.split(" ")[0] for s in clips.attrs["unreadable"]] == ["jazz.00054.au", "jazz.00055.wav"]
+    assert [Path(p).name for p in clips.attrs["unreadable"]] == ["jazz.00054.au", "jazz.00055.wav"]
+    assert all(why.startswith(f"{p}: ") for p, why in clips.attrs["unreadable"].items()), "each reason names its file"
     with pytest.warns(UserWarning, match="jazz.00054.au"):  # listed again on every call, not only the first
         datasets.gtzan_clips(tmp_path)
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -230,3 +233,128 @@ def test_an_error_is_the_only_line_on_stderr(good_file, tmp_path):
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: cannot be decoded as audio"), done.stderr
+
+
+# ----------------------------------------------------------------------------- every python -m helpers.X
+
+def _modules():
+    import helpers
+
+    folder = Path(helpers.__file__).parent
+    return sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_every_module_is_a_command_with_help_or_refuses_to_run(module):
+    """`python -m helpers.X --help`: a command prints its usage (exit 0); a library module says in one line
+    that it is not a command (exit 2, `helpers.errors.not_a_command`) instead of exiting 0 in silence."""
+    run = subprocess.run([sys.executable, "-m", f"helpers.{module}", "--help"], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parent.parent)
+    if module in {"datasets", "train", "predict"}:
+        assert run.returncode == 0 and run.stdout.startswith(f"usage: python -m helpers.{module}"), run.stderr
+    else:
+        assert run.returncode == 2 and run.stdout == ""
+        assert run.stderr.splitlines() == [f"python -m helpers.{module}: a library module, not a command; the "
+                                           "commands are python -m helpers.datasets, helpers.train and "
+                                           "helpers.predict (each has --help)"]
+
+
+# ----------------------------------------------------------------------------- workers of a killed run
+
+_KILLED_RUN = """
+import os, sys, time
+from helpers.features import extract_features
+
+def slow(y, sr):
+    if os.getpid() != int(os.environ["RUN_PARENT"]):  # the parent's warm-up file goes fast
+        with open(os.path.join(sys.argv[1], f"worker-{os.getpid()}"), "w"):
+            pass
+        time.sleep(60)
+    return {"n": float(len(y))}
+
+if __name__ == "__main__":
+    os.environ["RUN_PARENT"] = str(os.getpid())
+    extract_features(sys.argv[2:], slow, n_jobs=2, cache=False, progress=False)
+"""
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has finished
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
+def test_workers_stop_when_their_parent_is_killed(tmp_path, write_wav):
+    """SIGKILL cannot be caught, so the parent cannot stop its workers: they must notice and exit
+    (`helpers.config.stop_with_parent`, called by every task of extract_features and segment_dataset)."""
+    import signal
+    import time
+
+    files = [str(write_wav(sine(440, 0.5), name=f"t{i}.wav")) for i in range(4)]
+    script = tmp_path / "killed_run.py"
+    script.write_text(_KILLED_RUN)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), *files], cwd=Path(__file__).parent.parent,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _alive(pid)], "worker processes outlived the killed run"
+    finally:
+        proc.kill()
+
+
+# ----------------------------------------------------------------------------- one list of faulty clips
+
+def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
+    """Dataset loading, extraction, the segment dataset, the training command and the feature-table build
+    name the same broken clips with the same reason (the probe: extraction reported none of four)."""
+    import warnings
+
+    from helpers import datasets
+    from helpers.features import extract_features
+
+    rock, blues = tmp_path / "gtzan" / "genres_original" / "rock", tmp_path / "gtzan" / "genres_original" / "blues"
+    for folder in (rock, blues):
+        folder.mkdir(parents=True)
+        for i in range(2):
+            sf.write(folder / f"{folder.name}.0000{i}.wav", sine(220 * (i + 1), 4.0), SR)
+    (rock / "rock.00002.wav").write_bytes(b"")  # empty
+    good = (rock / "rock.00000.wav").read_bytes()
+    (rock / "rock.00003.wav").write_bytes(good[:60])  # truncated to 60 bytes
+    (blues / "blues.00002.wav").write_text("this is not audio")  # text
+    sf.write(blues / "blues.00003.wav", sine(330, 2.3), SR)  # 2.3 s: readable, too short for a 3-s segment
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        clips = datasets.gtzan_clips(tmp_path)
+    listed = clips.attrs["unreadable"]
+    assert sorted(Path(p).name for p in listed) == ["blues.00002.wav", "rock.00002.wav", "rock.00003.wav"]
+    assert all(why.startswith(f"{p}: ") for p, why in listed.items())
+
+    extracted = extract_features(clips, _length, cache=False, n_jobs=1, progress=False)
+    assert dict(zip(extracted.failures["path"], extracted.failures["reason"])) == listed
+    assert len(extracted.table) == 5  # the 2.3-s clip has whole-clip features
+
+    ds = train_cli.segment_dataset(clips, MFCC_SPEC, cache=False)
+    assert ds["skipped"][:3] == list(listed.values())
+    assert len(ds["skipped"]) == 4 and "blues.00003.wav: 2.30 s of audio is shorter than one 3 s segment" in ds["skipped"][3]
+
+    with caplog.at_level("WARNING"):
+        datasets.build_gtzan_features(tmp_path, n_jobs=1, cache=False)
+    import json
+
+    record = json.loads((tmp_path / "gtzan" / "features_30_sec.built.json").read_text())
+    assert record["skipped"] == list(listed.values()) and record["n_clips"] == 5
+
+
+def _length(y, sr):
+    return {"seconds": len(y) / sr}

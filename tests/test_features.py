@@ -295,6 +295,51 @@ def test_a_replaced_file_is_never_served_stale(tones, tmp_path, write_wav):
     np.testing.assert_allclose(res.table["peak_hz"], [220, 330, 880, 550], atol=1.0)
 
 
+def test_a_file_replaced_in_place_with_the_same_size_and_time_is_recomputed(tones, tmp_path):
+    """Size and modification time are not enough: a copy over a file can keep both (cp -p, rsync)."""
+    run(tones, cache=tmp_path / "c")
+    target, source = tones["path"][2], tones["path"][0]  # 440 Hz replaced by the 220-Hz file's bytes
+    st = os.stat(target)
+    with open(source, "rb") as fh, open(target, "r+b") as out:
+        out.write(fh.read())
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(target).st_size == st.st_size and os.stat(target).st_mtime_ns == st.st_mtime_ns
+    res = run(tones, cache=tmp_path / "c")
+    np.testing.assert_allclose(res.table["peak_hz"], [220, 330, 220, 550], atol=1.0)
+
+
+def _one_digit_changed(entry, others):
+    text = entry.read_text()
+    i = text.index('"peak_hz": ') + len('"peak_hz": ') + 1
+    return text[:i] + ("7" if text[i] != "7" else "3") + text[i + 1:]
+
+
+def _row_removed(entry, others):
+    data = json.loads(entry.read_text())
+    return json.dumps(data | {"rows": data["rows"][1:]})
+
+
+def _feature_missing(entry, others):
+    data = json.loads(entry.read_text())
+    return json.dumps(data | {"rows": [{k: v for k, v in r.items() if k != "peak_amp"} for r in data["rows"]]})
+
+
+def _another_files_entry(entry, others):
+    return others[0].read_text()
+
+
+@pytest.mark.parametrize("alter", [_one_digit_changed, _row_removed, _feature_missing, _another_files_entry])
+def test_an_altered_cache_entry_is_logged_and_recomputed(tones, tmp_path, caplog, alter):
+    """Well-formed but wrong entries (the probe's hand edits) must not be read back as valid."""
+    first = run(tones, cache=tmp_path, segment_seconds=0.25)  # 4 rows per file, so a row can go
+    entries = sorted(tmp_path.rglob("*.json"))
+    entries[1].write_text(alter(entries[1], [entries[0]]))
+    again = run(tones, cache=tmp_path, segment_seconds=0.25)
+    assert (again.n_cached, again.n_computed) == (3, 1)
+    pd.testing.assert_frame_equal(again.table, first.table, check_exact=True)
+    assert f"ignoring unreadable cache entry {entries[1]}" in caplog.text
+
+
 def test_interrupted_run_resumes(tones, tmp_path):
     INTERRUPT_AFTER.append(2)
     with pytest.raises(KeyboardInterrupt):

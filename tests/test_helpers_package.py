@@ -17,8 +17,10 @@ MODULES = sorted((ROOT / "helpers").glob("*.py"))
 TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
 # Issue 15 set 12 modules and 2,500 lines. Issue 16 added `pretrained` (the Keras port of musicnn's tagger and its
 # weights: notebook 09, `python -m helpers.train transfer` and `helpers.predict` reuse it), about 190 lines.
-# Issue 18 added `check.exercise` and its table of exercise checks (notebooks 01-10), so 3,000.
-MAX_MODULES, MAX_LINES = 13, 3000
+# Issue 18 added `check.exercise` and its table of exercise checks (notebooks 01-10), so 3,000. Issue 17 added
+# content keys and checksums for the caches, the workers' watch on their parent and the refusal of
+# `python -m helpers.<library module>`, about 90 lines, so 3,100.
+MAX_MODULES, MAX_LINES = 13, 3100
 
 
 def public_functions():

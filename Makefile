@@ -19,13 +19,15 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv course test test-portable unit nbval data lab bench fork site student clean
+.PHONY: help venv course test test-portable unit nbval data bundle lab bench fork site student clean
 
 help:
 	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
 	@echo "make test    - set up .venv, run the unit tests and pytest --nbval on every notebook"
 	@echo "make test-portable - the notebook checks again, as on another machine (CPU one step lower, MPLBACKEND=Agg)"
 	@echo "make data    - download the public data sets into \$$COURSE_DATA_DIR (default ./data)"
+	@echo "make data BUNDLE=build/course-data-X.tar - the same from an offline bundle (checksums verified, nothing downloaded)"
+	@echo "make bundle  - write build/course-data-<version>.tar: the data the CI-size course needs, with SHA256SUMS"
 	@echo "make lab     - open JupyterLab on the notebooks"
 	@echo "make bench   - run the benchmarks in benchmarks/"
 	@echo "make student - learner copies of the notebooks in build/student/: no solution cells, no outputs"
@@ -48,8 +50,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# BUNDLE=archive (make bundle wrote it): verified and unpacked first, so the fetch below finds everything present;
+# a damaged or foreign archive, or a file here that differs from the bundle's copy, stops it with one line
 data: $(STAMP)
+	$(if $(BUNDLE),$(BIN)/python tools/bundle.py unpack "$(BUNDLE)")
 	$(BIN)/python -m helpers.datasets fetch --make-data
+
+# the offline data bundle (tools/bundle.py): read from the data directory, which must be CI-size (see tools/ci_subset.py)
+bundle: $(STAMP)
+	$(BIN)/python tools/bundle.py create
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)

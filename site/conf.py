@@ -23,6 +23,9 @@ exclude_patterns = ["**/.ipynb_checkpoints"]
 
 nb_execution_mode = "off"  # render the committed outputs; never run a notebook here
 nb_merge_streams = False  # keep "trumpet:" beside its own player, in the order printed
+# no ipywidgets JavaScript from a CDN (the site works offline): a slider cell (notebooks 02, 03) shows nothing
+# here, and the static figure after it stands in
+nb_ipywidgets_js = {}
 myst_enable_extensions = ["dollarmath", "amsmath", "attrs_inline"]
 myst_heading_anchors = 3
 # notebooks/results.md may name files of the repository that are not pages of the site

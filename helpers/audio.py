@@ -4,6 +4,7 @@ Bad input (missing, empty, not audio, corrupt, silent, too short) raises :class:
 naming the file, instead of failing deep inside a decoder."""
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -43,19 +44,25 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         raise AudioError(f"{path}: is a folder, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
-    try:
-        if sf.info(str(path)).format == "RAW":  # libsndfile's guess for unknown .au/.raw bytes
-            raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
-    except (RuntimeError, sf.LibsndfileError):
-        pass  # not readable by libsndfile: librosa falls back to audioread below (mp3, m4a)
-    try:
-        with warnings.catch_warnings():  # librosa warns when it falls back to audioread: expected
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            y, sr_out = librosa.load(path, sr=sr, mono=mono, offset=offset, duration=duration)
-    except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AudioError(f"{path}: cannot be decoded as audio ({reason})") from exc
+    named = _utf8(path)  # libsndfile cannot open a name that is not valid UTF-8: it then reads the open file
+    with contextlib.nullcontext(str(path)) if named else open(path, "rb") as source:
+        try:
+            if sf.info(source).format == "RAW":  # libsndfile's guess for unknown .au/.raw bytes
+                raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
+        except (RuntimeError, sf.LibsndfileError):
+            pass  # not readable by libsndfile: librosa falls back to audioread below (mp3, m4a)
+        if not named:
+            source.seek(0)
+        try:
+            with warnings.catch_warnings():  # librosa warns when it falls back to audioread: expected
+                warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", FutureWarning)
+                y, sr_out = librosa.load(source, sr=sr, mono=mono, offset=offset, duration=duration)
+        except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types
+            if "not finite" in str(exc):  # librosa's check of a float file holding NaN or infinity
+                raise AudioError(f"{path}: contains NaN or infinite samples (corrupt file)") from exc
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise AudioError(f"{path}: cannot be decoded as audio ({reason})") from exc
     if y.size == 0 or y.shape[-1] == 0:
         raise AudioError(f"{path}: contains no audio samples")
     if not np.all(np.isfinite(y)):
@@ -66,6 +73,14 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
     if not allow_silent and np.sqrt(np.mean(np.square(y, dtype=np.float64))) < 1e-4:  # -80 dBFS
         raise AudioError(f"{path}: is silent (no sample above -80 dBFS)")
     return y.astype(np.float32, copy=False), int(sr_out)
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def n_segments(n_samples: int, segment_length: int, hop_length: int | None = None) -> int:

@@ -43,7 +43,8 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any]) 
     """Classify one audio file with a model and metadata from :func:`helpers.modelio.load_model`; never raises.
 
     Returns a dict: ``file``, ``genre`` (None on error), ``probabilities`` (genre -> mean over the segments;
-    None on error), ``segments`` and ``error`` (None, or one line naming the file).
+    None on error), ``segments`` and ``error`` (None, or one line naming the file). Bytes of a file name that
+    are not UTF-8 show as U+FFFD in ``file`` and ``error``, so that every line prints and is valid JSON.
 
     Examples
     --------
@@ -51,7 +52,7 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any]) 
     'no_such.wav: file not found'
     """
     path = Path(path)
-    out: dict[str, Any] = {"file": str(path), "genre": None, "probabilities": None, "segments": 0, "error": None}
+    out: dict[str, Any] = {"file": _text(path), "genre": None, "probabilities": None, "segments": 0, "error": None}
     sr, seconds = int(metadata["sample_rate"]), float(metadata["segment_seconds"])
     try:
         y, sr = load_audio(path, sr=sr, mono=True, min_duration=seconds, allow_silent=False)
@@ -60,13 +61,18 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any]) 
     except Exception as exc:  # noqa: BLE001 - report, never crash on one file
         text = " ".join(str(exc).split()) or type(exc).__name__
         text = text if isinstance(exc, AudioError) else f"cannot be classified ({type(exc).__name__}: {text})"
-        return {**out, "error": text if str(path) in text else f"{path}: {text}"}
+        return {**out, "error": _text(text if str(path) in text else f"{path}: {text}")}
     mean = proba.mean(axis=0)
     if not np.isfinite(mean).all():
-        return {**out, "error": f"{path}: the model gave probabilities that are not finite numbers"}
+        return {**out, "error": f"{out['file']}: the model gave probabilities that are not finite numbers"}
     genres = [str(g) for g in metadata["genres"]]
     return {**out, "genre": genres[int(mean.argmax())], "segments": int(len(segs)),
             "probabilities": {g: round(float(p), 6) for g, p in zip(genres, mean)}}
+
+
+def _text(text: Any) -> str:
+    """``text`` with the undecodable bytes of a file name (kept by Python as lone surrogates) as U+FFFD."""
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def format_result(result: dict[str, Any], top: int = 3) -> str:

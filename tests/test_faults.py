@@ -358,3 +358,43 @@ def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
 
 def _length(y, sr):
     return {"seconds": len(y) / sr}
+
+
+# ----------------------------------------------------------------------------- odd names, odd samples
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name that is not UTF-8 needs a byte-named file system")
+def test_a_file_name_that_is_not_utf8_is_read_and_printed(good_file, tmp_path):
+    """libsndfile cannot open such a name (it encodes the name strictly), and a lone surrogate cannot be printed
+    or be strict JSON: the file is read through an open file object and its name shown with U+FFFD."""
+    from helpers.audio import load_audio
+
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav")
+    sf.write(tmp_path / "plain.wav", sine(440, 4.0), SR)
+    os.rename(tmp_path / "plain.wav", raw)
+    y, sr = load_audio(os.fsdecode(raw))
+    assert sr == SR and len(y) == 4 * SR
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # strict, as on a UTF-8 terminal
+    for extra in ([], ["--json"]):
+        run = subprocess.run([sys.executable, "-m", "helpers.predict", raw, "--model", str(good_file[0]), *extra],
+                             capture_output=True, env=env, timeout=300, cwd=Path(__file__).parent.parent)
+        assert run.returncode == 0, run.stderr.decode(errors="replace")
+        line = run.stdout.decode("utf-8")  # strict: valid UTF-8
+        shown = str(tmp_path / "caf\ufffd.wav")
+        if extra:
+            import json
+
+            assert json.loads(line)["file"] == shown and "\\udc" not in line
+        else:
+            assert line.startswith(f"{shown}: ")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_wav_with_nan_or_inf_samples_says_so(tmp_path, bad):
+    from helpers.audio import load_audio
+    from helpers.errors import AudioError
+
+    y = sine(440, 1.0)
+    y[100] = bad
+    sf.write(tmp_path / "broken.wav", y, SR, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"broken\.wav: contains NaN or infinite samples \(corrupt file\)"):
+        load_audio(tmp_path / "broken.wav")

@@ -80,7 +80,7 @@ course: $(STAMP)
 	@mkdir -p build/notebooks build/html
 	@set -e; for nb in $(NOTEBOOKS); do \
 	  echo "== running $$nb"; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
+	  COURSE_NO_WIDGETS=1 $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
 	    --output-dir build/notebooks "$$nb"; \
 	  $(BIN)/jupyter nbconvert --to html --output-dir build/html "build/notebooks/$$(basename $$nb)"; \
 	done

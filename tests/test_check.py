@@ -48,6 +48,8 @@ def test_numpy_scalars_are_accepted(capsys):
 
 
 # ---- check.exercise: the self-checking exercises of the notebooks (issue 18) ----
+import numpy as np  # noqa: E402
+
 from helpers.check import _EXERCISES, exercise  # noqa: E402
 
 
@@ -65,6 +67,17 @@ def _hz_to_mel(f):
     return 2595 * math.log10(1 + f / 700)
 
 
+def _count_outliers(x, k):
+    q1, q3 = np.percentile(x, [25, 75])
+    return int(np.sum((np.asarray(x) < q1 - k * (q3 - q1)) | (np.asarray(x) > q3 + k * (q3 - q1))))
+
+
+def _balanced_accuracy(y_true, y_pred):
+    from sklearn.metrics import balanced_accuracy_score
+
+    return balanced_accuracy_score(y_true, y_pred)
+
+
 # key -> (the solution's answer, as the committed notebook computes it, and typical wrong answers)
 SOLUTIONS = {
     "01.1": (8000.0, [16000, 4000, 8001]),
@@ -79,6 +92,28 @@ SOLUTIONS = {
     "03.2": (150.2, [120.0, 75.0, 300.0, 2.5]),
     "03.3": (_crossings, [lambda y, sr: _crossings(y, sr) / 2, lambda y, sr: _crossings(y, sr) * len(y) / sr]),
     "03.4": (678.0, [440.0, 880.0, 1320.0]),  # the notebook's mean over frames, edge frames included
+    "04.1": (43, [57, 44, 50]),  # 44: one column per MFCC dropped instead of two (mean and variance)
+    "04.2": (431, [430, 646, 1 + 10 * 22050 // 2048]),
+    "04.3": (_count_outliers, [lambda x, k: _count_outliers(x, 1.5), lambda x, k: len(x), lambda x, k: 0]),
+    "05.1": (7, [6, 8, 5]),
+    "05.2": (1, [0, 7, 2]),
+    "05.3": (_balanced_accuracy, [lambda t, p: sum(a == b for a, b in zip(t, p)) / len(t), lambda t, p: 0.5]),
+    "06.1": (20, [200, 10, 80]),
+    "06.2": (19, [20, 10, 18]),
+    "06.3": (lambda a, b: len(set(a) & set(b)), [lambda a, b: sum(x in b for x in a), lambda a, b: len(set(a) | set(b))]),
+    "07.1": (19968, [4992, 16640, 4 * 64 * (13 + 64), 64 * (13 + 64) + 64]),  # 16640: no recurrent weights
+    "07.2": (65, [64, 130, 66]),
+    "07.3": (lambda v: np.bincount(v).argmax(), [lambda v: sum(v) / len(v), lambda v: v[0], lambda v: max(v)]),
+    "08.1": (4608, [4640, 288, 18432]),  # 4640: with a bias; 288: one input channel
+    "08.2": (16384, [8192, 64, 16 * 17 * 64]),
+    "08.3": (lambda n, k: n // 2**k, [lambda n, k: round(n / 2**k), lambda n, k: n / 2**k, lambda n, k: n // (2 * k)]),
+    "09.1": (640, [256, 512, 1280]),  # 256: the 187-frame patch; 1280: the length doubled at pool5 too
+    "09.2": (12850, [12800, 306, 25700]),  # 12800: no biases
+    "09.3": (lambda S: math.log10(10000 * S + 1), [lambda S: math.log(10000 * S + 1), lambda S: math.log10(10000 * S),
+                                                    lambda S: float(np.log10(10000 * np.float16(S) + 1))]),  # float16: inf
+    "10.1": (30, [10, 33, 100]),
+    "10.2": (11, [0, 1, 10]),
+    "10.3": (lambda a, r, c: a / r / c / 3600, [lambda a, r, c: a / r / 3600, lambda a, r, c: a / r / c / 60]),
 }
 
 

@@ -1,0 +1,90 @@
+"""benchmarks/full_rehearsal.py (issue 19): the GTZAN-shaped stand-in it builds, and its measuring loop."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from .conftest import SR, sine
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def rehearsal():
+    spec = importlib.util.spec_from_file_location("full_rehearsal", REPO / "benchmarks" / "full_rehearsal.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def source(tmp_path):
+    """Two genres of three short real-looking clips, plus a linked data set and the feature table."""
+    root = tmp_path / "source"
+    for genre, base in (("blues", 220.0), ("rock", 330.0)):
+        folder = root / "gtzan" / "genres_original" / genre
+        folder.mkdir(parents=True)
+        for i in range(3):
+            sf.write(folder / f"{genre}.{i:05d}.wav", sine(base * (i + 1), 1.5 + i), SR, subtype="PCM_16")
+    (root / "echonest").mkdir()
+    (root / "echonest" / "table.csv").write_text("a\n1\n")
+    (root / "gtzan" / "features_30_sec.csv").write_text("filename\n")
+    return root
+
+
+def test_the_stand_in_has_gtzan_names_lengths_and_no_two_files_alike(rehearsal, source, tmp_path):
+    target = rehearsal.build_stand_in(source, tmp_path / "stand-in", per_genre=5, seconds=2.0)
+    wavs = sorted((target / "gtzan" / "genres_original").glob("*/*.wav"))
+    assert [p.name for p in wavs] == [f"{g}.{i:05d}.wav" for g in ("blues", "rock") for i in range(5)]
+    real = [p for p in wavs if p.is_symlink()]
+    assert [p.name for p in real] == [f"{g}.{i:05d}.wav" for g in ("blues", "rock") for i in range(3)]
+    assert all(p.resolve() == source / "gtzan" / "genres_original" / p.parent.name / p.name for p in real)
+    wavs = [p for p in wavs if not p.is_symlink()]  # the mixes
+    for path in wavs:
+        info = sf.info(path)
+        assert (info.samplerate, info.frames, info.channels, info.subtype) == (SR, 2 * SR, 1, "PCM_16")
+        y, _ = sf.read(path)
+        assert 0.5 < np.abs(y).max() <= 0.91, "mixed to a peak of 0.9"
+    assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in wavs}) == len(wavs)
+    assert (target / "echonest").is_symlink() and (target / "gtzan" / "features_30_sec.csv").is_symlink()
+    assert not list(target.rglob(".*.tmp")), "no temporary file left"
+    # resumable: a second build keeps what exists and writes nothing new
+    before = {p: p.stat().st_mtime_ns for p in wavs}
+    rehearsal.build_stand_in(source, target, per_genre=5, seconds=2.0)
+    assert {p: p.stat().st_mtime_ns for p in wavs} == before
+
+
+def test_a_mixed_clip_comes_from_its_two_sources(rehearsal):
+    rng = np.random.default_rng(0)
+    a, b = sine(440.0, 1.0), sine(1000.0, 0.7)
+    mix = rehearsal.mixed_clip(a, b, rng, seconds=3.0)
+    assert mix.shape == (3 * SR,) and mix.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(mix))
+    freqs = np.fft.rfftfreq(len(mix), 1 / SR)
+    top = set(np.round(freqs[np.argsort(spectrum)[-2:]], -1))
+    assert top == {440.0, 1000.0}
+
+
+def test_a_notebook_is_measured_and_its_failure_recorded(rehearsal, tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A test\n\nThis one needs a GPU at full size."),
+        nbformat.v4.new_code_cell("import os\nassert os.environ['COURSE_FULL'] == '1'\nx = bytearray(50 * 2**20)"),
+    ])
+    good = tmp_path / "99_good.ipynb"
+    nbformat.write(nb, good)
+    row = rehearsal.run_notebook(good, tmp_path, tmp_path / "out", timeout=300)
+    assert row["status"] == "ok" and row["needs_gpu"] is True
+    assert row["peak_mib"] >= 50 and row["wall_s"] > 0 and row["cpu_s"] > 0
+    nb.cells[1].source = "raise ValueError('broken on purpose')"
+    nb.cells[0].source = "# A test"
+    bad = tmp_path / "98_bad.ipynb"
+    nbformat.write(nb, bad)
+    row = rehearsal.run_notebook(bad, tmp_path, tmp_path / "out", timeout=300)
+    assert row["status"] == "ok, 1 cell(s) raised" and row["needs_gpu"] is False

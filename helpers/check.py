@@ -110,26 +110,36 @@ _EXERCISES = {  # key -> (what the answer is, its check: "" if right, else what 
         ("1 s of a 440 Hz sine at 22,050 Hz", (_SINE, 22050), 880), ("0.5 s of it", (_SINE[:11025], 22050), 880),
         ("the same samples read as 11,025 Hz (2 s of 220 Hz)", (_SINE, 11025), 440)], 4)),
     "03.4": ("the spectral centroid (Hz) of equal 440 Hz and 880 Hz sines", _number(660, 40)),
-    "04.1": ("the number of features with 13 MFCCs", _number(43, 0)), "04.2": ("the frames for 10 s", _number(431, 0)),
-    "04.3": ("a function count_outliers(x, k)", _function([(f"x={x}, k={k}", (x, k), n) for x, k, n in ([[1, 2, 3, 4, 5, 12], 3, 0],
-        [[1, 2, 3, 4, 20], 1.5, 1], [[1, 2, 3, 4, 5], 1.5, 0], [[-40, 1, 2, 3, 4, 5, 60], 1.5, 2])], 0)),
-    "05.1": ("the number of components for 90 %", _number(7, 0)), "05.2": ("the number of mixed folds", _number(1, 0)),
-    "05.3": ("a function balanced_accuracy(y_true, y_pred)", _function([(f"{t}, {p}", (list(t), list(p)), v) for t, p, v in (
-        ("aaab", "aaaa", 0.5), ("abbb", "abab", 5 / 6), ("rrhhh", "rhhhr", 7 / 12), ("abab", "abab", 1.0))], 1e-6)),
-    "06.1": ("the test clips per genre", _number(20, 0)), "06.2": ("the number of overlapping segments", _number(19, 0)),
+    "04.1": ("the number of features with 13 MFCCs", _number(43, 0)),
+    "04.2": ("the frames for 10 s", _number(431, 0)),
+    "04.3": ("a function count_outliers(x, k)", _function([(f"x={x}, k={k}", (x, k), n) for x, k, n in (
+        ([1, 2, 3, 4, 5, 12], 3, 0), ([1, 2, 3, 4, 20], 1.5, 1), ([1, 2, 3, 4, 5], 1.5, 0),
+        ([-40, 1, 2, 3, 4, 5, 60], 1.5, 2))], 0)),
+    "05.1": ("the number of components for 90 %", _number(7, 0)),
+    "05.2": ("the number of mixed folds", _number(1, 0)),
+    "05.3": ("a function balanced_accuracy(y_true, y_pred)", _function([(f"{t}, {p}", (list(t), list(p)), v)
+        for t, p, v in (("aaab", "aaaa", 0.5), ("abbb", "abab", 5 / 6), ("rrhhh", "rhhhr", 7 / 12),
+                        ("abab", "abab", 1.0))], 1e-6)),
+    "06.1": ("the test clips per genre", _number(20, 0)),
+    "06.2": ("the number of overlapping segments", _number(19, 0)),
     "06.3": ("a function clips_on_both_sides(train_clips, test_clips)", _function([(f"{a}, {b}", (list(a), list(b)), n)
         for a, b, n in (("aabbc", "cdd", 1), ("aabb", "ccdd", 0), ("abcab", "bcbd", 2))], 0)),
-    "07.1": ("the LSTM layer's weights", _number(19968, 0)), "07.2": ("the frames of 1.5 s", _number(65, 0)),
+    "07.1": ("the LSTM layer's weights", _number(19968, 0)),
+    "07.2": ("the frames of 1.5 s", _number(65, 0)),
     "07.3": ("a function clip_vote(predictions)", _function([(f"{v}", (v,), n) for v, n in (
         ([3, 3, 1], 3), ([0, 2, 2, 0], 0), ([5], 5), ([1, 4, 4, 4, 1, 2], 4), ([2, 2, 7, 7, 7], 7))], 0)),
-    "08.1": ("conv2's weights", _number(4608, 0)), "08.2": ("the values out of pool3 with 128 bands", _number(16384, 0)),
+    "08.1": ("conv2's weights", _number(4608, 0)),
+    "08.2": ("the values out of pool3 with 128 bands", _number(16384, 0)),
     "08.3": ("a function pooled_length(n, pools)", _function([(f"n={n}, pools={k}", (n, k), m) for n, k, m in (
         (130, 3, 16), (64, 3, 8), (65, 1, 32), (7, 2, 1), (130, 0, 130))], 0)),
-    "09.1": ("the values out of pool5 for 374 frames", _number(640, 0)), "09.2": ("the tag layer's weights", _number(12850, 0)),
-    "09.3": ("a function compress(S)", _function([(f"S={v}", (v,), math.log10(10000 * v + 1)) for v in (0.0, 1.0, 6.55, 100.0)], 1e-4)),
-    "10.1": ("the number of rows", _number(30, 0)), "10.2": ("the number of files computed again", _number(11, 0)),
-    "10.3": ("a function hours_needed(audio_seconds, rate, cores)", _function([(f"{a}, {r}, {c}", (a, r, c), a / r / c / 3600)
-        for a, r, c in ((360000, 100, 1), (106574 * 30, 50, 4), (343 * 86400, 80, 16))], 0.01)),
+    "09.1": ("the values out of pool5 for 374 frames", _number(640, 0)),
+    "09.2": ("the tag layer's weights", _number(12850, 0)),
+    "09.3": ("a function compress(S)", _function([(f"S={v}", (v,), math.log10(10000 * v + 1))
+                                               for v in (0.0, 1.0, 6.55, 100.0)], 1e-4)),
+    "10.1": ("the number of rows", _number(30, 0)),
+    "10.2": ("the number of files computed again", _number(11, 0)),
+    "10.3": ("a function hours_needed(audio_seconds, rate, cores)", _function([(f"{a}, {r}, {c}", (a, r, c),
+        a / r / c / 3600) for a, r, c in ((360000, 100, 1), (106574 * 30, 50, 4), (343 * 86400, 80, 16))], 0.01)),
 }
 
 

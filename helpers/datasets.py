@@ -566,7 +566,7 @@ def _scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
             if info.format == "RAW" or info.frames < _MIN_CLIP_SECONDS * info.samplerate:
                 raise ValueError("no audio header, or (nearly) no samples")
             duration, rate = info.frames / info.samplerate, info.samplerate
-        except Exception:  # noqa: BLE001 - the header is not readable: ask the loader why (rare, so slow is fine)
+        except Exception:  # noqa: BLE001 - no readable header, or (nearly) empty: ask the loader why (rare)
             from .audio import load_audio  # here: librosa is not needed to list good clips
 
             try:
@@ -585,9 +585,10 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     """One row per GTZAN clip: ``clip_id``, ``genre``, ``path``, ``duration`` (s), ``sample_rate`` (Hz), ``split``.
 
     Reads the Kaggle layout or the original archive's. A clip that cannot be decoded (the full Kaggle copy's
-    ``jazz.00054.wav``) or is shorter than 0.05 s (cut off) is left out, named in a warning and in ``table.attrs["unreadable"]`` (path -> the
-    reason, the same line that :func:`helpers.features.extract_features` and
-    :func:`helpers.train.segment_dataset`, which report those files again, give).
+    ``jazz.00054.wav``) or is shorter than 0.05 s (cut off) is left out, named in a warning and in
+    ``table.attrs["unreadable"]``: path -> the reason, the same line that
+    :func:`helpers.features.extract_features` and :func:`helpers.train.segment_dataset` give when they report
+    those files again.
 
     Parameters
     ----------
@@ -608,8 +609,8 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     table, unreadable = _scan_gtzan(str(folder))
     table = table.copy()  # not the cached one
     if unreadable:
-        warnings.warn(f"skipped {len(unreadable)} GTZAN clip(s) that cannot be decoded: {'; '.join(unreadable.values())}",
-                      stacklevel=2)
+        warnings.warn(f"skipped {len(unreadable)} GTZAN clip(s) that cannot be decoded: "
+                      f"{'; '.join(unreadable.values())}", stacklevel=2)
     if genres is not None:
         if unknown := set(genres := list(genres)) - set(table["genre"]):
             raise CourseError(f"no GTZAN clips for genre(s) {sorted(unknown)} in {folder}")

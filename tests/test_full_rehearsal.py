@@ -88,3 +88,40 @@ def test_a_notebook_is_measured_and_its_failure_recorded(rehearsal, tmp_path):
     nbformat.write(nb, bad)
     row = rehearsal.run_notebook(bad, tmp_path, tmp_path / "out", timeout=300)
     assert row["status"] == "ok, 1 cell(s) raised" and row["needs_gpu"] is False
+
+
+def test_a_notebook_that_needs_a_gpu_is_skipped_without_one(rehearsal, tmp_path, monkeypatch):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A test\n\nAt full size this notebook needs a GPU (about 1 minute with one)."),
+        nbformat.v4.new_code_cell("print('ran')"),
+    ])
+    path = tmp_path / "97_gpu.ipynb"
+    nbformat.write(nb, path)
+    monkeypatch.setattr(rehearsal, "gpu_here", lambda: False)
+    row = rehearsal.measure(path, tmp_path, tmp_path / "out", timeout=300)
+    assert row["status"].startswith("skipped") and row["needs_gpu"] is True and row["wall_s"] == ""
+    assert not (tmp_path / "out" / path.name).exists()  # not run
+    row = rehearsal.measure(path, tmp_path, tmp_path / "out", timeout=300, include_gpu=True)
+    assert row["status"] == "ok" and row["wall_s"] > 0 and (tmp_path / "out" / path.name).exists()
+    monkeypatch.setattr(rehearsal, "gpu_here", lambda: True)
+    assert rehearsal.measure(path, tmp_path, tmp_path / "out", timeout=300)["status"] == "ok"
+
+
+def test_cpu_time_counts_each_process_once(rehearsal, tmp_path):
+    """A notebook whose child process burns 3 s of CPU costs about 3 s more than an idle one (not 6 or 9: a reaped
+    child's time also appears in its parent's children times, and must not be added again)."""
+    import nbformat
+
+    burn = ("import subprocess, sys\n"
+            "subprocess.run([sys.executable, '-c', 'import time\\nt = time.process_time()\\n"
+            "while time.process_time() - t < 3: pass'], check=True)")
+    cpu = {}
+    for name, code in (("idle", "x = 1"), ("burn", burn)):
+        path = tmp_path / f"95_{name}.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), path)
+        row = rehearsal.run_notebook(path, tmp_path, tmp_path / "out", timeout=300)
+        assert row["status"] == "ok"
+        cpu[name] = row["cpu_s"]
+    assert 2.7 <= cpu["burn"] - cpu["idle"] <= 4.5, cpu

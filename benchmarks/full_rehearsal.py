@@ -33,6 +33,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -121,8 +122,12 @@ def measure(path: Path, data: Path, out: Path, *, timeout: int, include_gpu: boo
 
 def run_notebook(path: Path, data: Path, out: Path, *, timeout: int) -> dict:
     """Execute one notebook with COURSE_FULL=1 on ``data``; measure wall, CPU and peak memory of its tree."""
+    # a new, empty cache for every notebook, as on a learner's first run: a feature cache left by an earlier
+    # rehearsal would make extraction look almost free
+    cache = Path(tempfile.mkdtemp(prefix=f"cache-{path.stem}-", dir=out.parent))
     env = {**os.environ, "COURSE_FULL": "1", "COURSE_DATA_DIR": str(data), "PYTHONHASHSEED": "0",
-           "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_NO_WIDGETS": "1"}  # no sliders: nbconvert can hang on them
+           "COURSE_CACHE_DIR": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "COURSE_NO_WIDGETS": "1"}  # no sliders: nbconvert can hang on them
     cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir", str(out),
            f"--ExecutePreprocessor.timeout={timeout}", "--allow-errors", "--log-level=ERROR", str(path)]
     # CPU time: what the finished tree reports to its waiting parent (getrusage of this process's children, which
@@ -150,6 +155,7 @@ def run_notebook(path: Path, data: Path, out: Path, *, timeout: int) -> dict:
             break
         time.sleep(0.5)
     proc.wait()
+    shutil.rmtree(cache, ignore_errors=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = max(after.ru_utime + after.ru_stime - waited.ru_utime - waited.ru_stime, sum(own.values()))
     if status == "ok" and proc.returncode != 0:

@@ -18,11 +18,6 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # tensorflow: keep its start-up chatter out of notebooks and logs
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
-# pytest-xdist: test files and notebooks run TEST_JOBS at a time, each notebook's cells in order in one kernel
-# (--dist loadfile); 2 keeps make test plus make test-portable within 30 minutes on 2 cores; TEST_JOBS=0 runs
-# everything in one process, one file after another
-TEST_JOBS ?= 2
-PYTEST := $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 .PHONY: help venv course test test-portable unit nbval data bundle lab bench fork site student clean
 
@@ -66,21 +61,19 @@ bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
 test: $(STAMP)
-	$(PYTEST) --nbval tests $(NOTEBOOKS)
+	$(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)
 
 # the notebook checks again under tools/portable_profile.py: this CPU's instruction set one step lower
 # (AVX-512 -> AVX2 -> SSE4.1) for NumPy, oneDNN and numba, TensorFlow's oneDNN switched the other way and
-# MPLBACKEND=Agg, so an output that only this machine prints fails here and not on a learner's machine.
-# One notebook at a time: under pytest-xdist two kernels of this profile died of a segfault (2026-12-02, not
-# yet understood), and nbval then waits for them
+# MPLBACKEND=Agg, so an output that only this machine prints fails here and not on a learner's machine
 test-portable: $(STAMP)
 	$(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest --nbval $(NOTEBOOKS)
 
 unit: $(STAMP)
-	$(PYTEST) tests
+	$(BIN)/python -m pytest tests
 
 nbval: $(STAMP)
-	$(PYTEST) --nbval $(NOTEBOOKS)
+	$(BIN)/python -m pytest --nbval $(NOTEBOOKS)
 
 course: $(STAMP)
 	$(BIN)/python -m helpers.datasets fetch --make-data

@@ -135,7 +135,10 @@ def run_notebook(path: Path, data: Path, out: Path, *, timeout: int) -> dict:
     # sampled (which also sees a worker that outlives its parent). Adding a process's children's times to its own
     # would count every reaped child twice.
     start, peak, own, waited = time.monotonic(), 0, {}, resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = psutil.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # standard error into a file, not a pipe: nobody reads a pipe while the notebook runs, and a full one (64 KiB of
+    # warnings from the kernel or its workers) would stop the run until the timeout
+    errors = tempfile.TemporaryFile(dir=out.parent)
+    proc = psutil.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
     status = "ok"
     while proc.poll() is None:
         rss = 0
@@ -158,8 +161,11 @@ def run_notebook(path: Path, data: Path, out: Path, *, timeout: int) -> dict:
     shutil.rmtree(cache, ignore_errors=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = max(after.ru_utime + after.ru_stime - waited.ru_utime - waited.ru_stime, sum(own.values()))
+    errors.seek(0)
+    stderr = errors.read().decode(errors="replace")
+    errors.close()
     if status == "ok" and proc.returncode != 0:
-        lines = [x for x in proc.stderr.read().decode(errors="replace").strip().splitlines() if "WARNING" not in x]
+        lines = [x for x in stderr.strip().splitlines() if "WARNING" not in x]
         status = f"failed: {lines[-1][:200] if lines else proc.returncode}"
     elif status == "ok":
         import nbformat

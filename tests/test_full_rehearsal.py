@@ -129,3 +129,21 @@ def test_cpu_time_counts_each_process_once(rehearsal, tmp_path):
         assert row["status"] == "ok"
         cpu[name] = row["cpu_s"]
     assert 5 <= cpu["burn"] - cpu["idle"] <= 9.5, cpu  # a kernel's start-up costs a second or two, give or take
+
+
+def test_a_notebook_that_writes_much_to_stderr_is_not_held_up_and_a_failed_run_says_why(rehearsal, tmp_path):
+    """The kernel inherits the rehearsal's standard error: 256 KiB written there must not fill a pipe nobody reads
+    (the run would hang until its timeout), and when nbconvert itself fails, its last error line is the status."""
+    import nbformat
+
+    loud = tmp_path / "94_loud.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nfor _ in range(64):\n    os.write(2, b'x' * 4095 + b'\\n')")]), loud)
+    row = rehearsal.run_notebook(loud, tmp_path, tmp_path / "out", timeout=60)
+    assert row["status"] == "ok" and row["wall_s"] < 50, row
+    broken = tmp_path / "93_broken.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")],
+                                            metadata={"kernelspec": {"name": "no-such-kernel", "display_name": "?"}}),
+                   broken)
+    row = rehearsal.run_notebook(broken, tmp_path, tmp_path / "out", timeout=60)
+    assert row["status"].startswith("failed: ") and "no-such-kernel" in row["status"], row

@@ -301,7 +301,8 @@ def extract_features(
     (picklable) function. Audio is loaded mono at ``sr`` (None: each file's rate), at most ``duration``
     seconds; with ``segment_seconds``, one row per segment (:func:`helpers.audio.segment`) with a
     ``segment`` column. ``n_jobs``: ``joblib.Parallel`` worker processes (-1: all cores; 1: this process);
-    one file runs here first, so that numba compiles librosa's code once rather than in every worker.
+    one file runs here first, so that numba compiles librosa's code once rather than in every worker (workers
+    compiling it at the same time on a fresh install can crash: numba/numba#10128).
 
     ``cache``: True (``helpers.config.cache_dir("features")``), a folder, or False. An entry is keyed by
     the function, ``params``, ``sr``, ``segment_seconds``, ``duration`` and the sha1 of the file's bytes (a
@@ -349,7 +350,7 @@ def extract_features(
 
     with tqdm(total=len(table), initial=n_cached, disable=not progress, unit="file",
               desc=function_name(func).rsplit(".", 1)[-1]) as bar:
-        if todo and n_jobs != 1:  # warm-up: the smallest file here first (numba compiles and caches once)
+        if todo and n_jobs != 1:  # warm-up: the smallest file here first (numba compiles and caches once; see above)
             i, path, cache_file = min(todo, key=lambda t: os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
             todo.remove((i, path, cache_file))
             results[i] = _one_file(path, func, settings, cache_file)

@@ -177,8 +177,12 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
     rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
     n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
-    results = Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None) for _, _, p in rows)
+    # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
+    # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
+    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec)] if n_jobs != 1 else []
+    results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
+        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None)
+        for _, _, p in rows[len(results):])
     kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
     meta["skipped"] = [r for r in results if isinstance(r, str)]
     if not kept:

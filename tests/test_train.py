@@ -107,6 +107,26 @@ def test_segment_dataset_segments_and_skips(clip_table):
         segment_dataset(clip_table.drop(columns="path"), MFCC_SPEC)
 
 
+def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_table, monkeypatch):
+    """A warm-up in the parent, as in extract_features: worker processes compiling librosa's numba code at the same
+    time on a fresh install can crash (numba/numba#10128)."""
+    import helpers.train as train
+
+    here, original = [], train._clip_features
+
+    def recording(path, *args):
+        here.append(path)  # the workers append to their own copies of the list
+        return original(path, *args)
+
+    monkeypatch.setattr(train, "_clip_features", recording)
+    parallel = segment_dataset(clip_table.iloc[:3], MFCC_SPEC, cache=False, n_jobs=2)
+    assert here == [str(clip_table.path[0])]
+    assert list(parallel["clip_id"]) == ["rock.00000"] * 3 + ["rock.00001"] * 2 + ["blues.00000"]
+    here.clear()
+    segment_dataset(clip_table.iloc[:3], MFCC_SPEC, cache=False, n_jobs=1)
+    assert len(here) == 3  # without workers, every clip here, once
+
+
 def test_segment_cache_is_keyed_by_content_and_rebuilt_when_corrupt(clip_table, tmp_path, monkeypatch):
     calls = []
     real = train._clip_features

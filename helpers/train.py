@@ -179,7 +179,7 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
     # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
     # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
-    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec)] if n_jobs != 1 else []
+    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec)] if n_jobs != 1 and rows else []
     results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
         delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None)
         for _, _, p in rows[len(results):])

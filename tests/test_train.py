@@ -103,6 +103,8 @@ def test_segment_dataset_segments_and_skips(clip_table):
     np.testing.assert_allclose(parallel["X"], ds["X"][:6], rtol=1e-4, atol=1e-3)  # workers may sum in another order
     with pytest.raises(CourseError, match="none of the 2 clips"):
         segment_dataset(clip_table.iloc[3:], MFCC_SPEC, cache=False)
+    with pytest.raises(CourseError, match="none of the 0 clips"):
+        segment_dataset(clip_table.iloc[:0], MFCC_SPEC, cache=False, n_jobs=2)
     with pytest.raises(CourseError, match="lacks column"):
         segment_dataset(clip_table.drop(columns="path"), MFCC_SPEC)
 

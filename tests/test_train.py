@@ -112,8 +112,6 @@ def test_segment_dataset_segments_and_skips(clip_table):
 def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_table, monkeypatch):
     """A warm-up in the parent, as in extract_features: worker processes compiling librosa's numba code at the same
     time on a fresh install can crash (numba/numba#10128)."""
-    import helpers.train as train
-
     here, original = [], train._clip_features
 
     def recording(path, *args):

@@ -70,13 +70,35 @@ def _short(x: float) -> str:
     return re.sub(r"e([+-])0(\d)", r"e\1\2", f"{x:g}")
 
 
+def _as_number(value) -> float:
+    """One number from any form a learner may give: Python or NumPy scalars, 0-d or one-element arrays, lists."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{value!r} is text, not a number (leave out the quotes)")
+    array = np.asarray(value)
+    if array.dtype == bool:
+        raise TypeError(f"{value!r} is a truth value, not a number")
+    if array.size != 1:
+        raise TypeError(f"expected one number, got {array.size} values")
+    return float(array.reshape(()))
+
+
 def _number(expected: float, tol: float):
     """A check that an answer is a number within ``tol`` of ``expected`` (says too high or too low)."""
     def check(answer):
-        number = float(answer)
+        number = _as_number(answer)
         if abs(number - expected) <= tol:
             return ""
         return f"{number:g} is too {'high' if number > expected else 'low'}"
+    return check
+
+
+def _truth(expected: bool, hint: str):
+    """A check that an answer is the truth value ``expected`` (Python's or NumPy's bool, or a 0-d array of one)."""
+    def check(answer):
+        array = np.asarray(answer)
+        if array.dtype != bool or array.size != 1:
+            return f"{answer!r} is not True or False"
+        return "" if bool(array.reshape(())) is expected else hint
     return check
 
 
@@ -85,7 +107,7 @@ def _function(cases, tol: float):
     def check(answer):
         for label, args, expected in cases:
             got = answer(*args)
-            if got is None or not abs(float(got) - expected) <= tol:
+            if got is None or not abs(_as_number(got) - expected) <= tol:
                 return f"for {label} it returned {got!r}, which is not right"
         return ""
     return check
@@ -100,8 +122,8 @@ _EXERCISES = {  # key -> (what the answer is, its check: "" if right, else what 
     "01.4": ("the slope (dB per bit) of the signal-to-quantisation-noise ratio", _number(6.1, 0.5)),
     "02.1": ("the spacing (Hz) of the FFT bins for n_fft=2048 at 22,050 Hz", _number(22050 / 2048, 0.01)),
     "02.2": ("the number of STFT frames of 5 s at 22,050 Hz with hop_length=512", _number(216, 0)),
-    "02.3": ("True or False: the harmonics are sharper with n_fft=4096, win_length=512", lambda a: (
-        "" if a is False else "compare the two spectra again: what sets the width of a peak?")),
+    "02.3": ("True or False: the harmonics are sharper with n_fft=4096, win_length=512", _truth(
+        False, "compare the two spectra again: what sets the width of a peak?")),
     "02.4": ("a function hz_to_mel_htk(f)", _function([(f"f={f}", (f,), want) for f, want in (
         (0.0, 0.0), (700.0, 781.17), (1000.0, 999.99), (8000.0, 2840.02))], 0.05)),
     "03.1": ("the SNR (dB) after doubling the noise amplitude of a 10 dB mix", _number(10 - 20 * math.log10(2), 0.1)),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,65 @@ def test_the_profile_really_switches_numpy_features_off_here():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # none of them is still in use
+
+
+# choosing the step and oneDNN (issue 28: the seed sweep runs native, AVX2, SSE4.1 with oneDNN on and off)
+@pytest.mark.parametrize("dispatch", [DISPATCH_2_4, DISPATCH_1_26])
+def test_two_steps_down_from_avx512_is_sse41(monkeypatch, pp, dispatch):
+    fake_cpu(monkeypatch, pp, features=AVX512, dispatch=dispatch)
+    env = pp.profile(steps=2)
+    assert env == pp.profile(target="sse41")
+    assert env["ONEDNN_MAX_CPU_ISA"] == "SSE41" and env["NUMBA_CPU_NAME"] == "penryn"
+    dropped = env["NPY_DISABLE_CPU_FEATURES"].split()
+    assert ("X86_V3" in dropped) or ("AVX2" in dropped and "FMA3" in dropped)
+    assert any(f.startswith("AVX512") or f == "X86_V4" for f in dropped)
+    assert not {"SSE41", "SSE42", "SSSE3", "POPCNT"} & set(dropped)
+
+
+def test_onednn_can_be_set_either_way(monkeypatch, pp):
+    fake_cpu(monkeypatch, pp, features=AVX512 + ["AVX512VNNI"], dispatch=DISPATCH_2_4)
+    assert pp.profile(steps=2, onednn="on")["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert pp.profile(steps=2, onednn="off")["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert pp.profile(steps=2)["TF_ENABLE_ONEDNN_OPTS"] == "0"  # flip: on by default on VNNI CPUs
+
+
+def test_zero_steps_keep_the_instruction_set(monkeypatch, pp):
+    fake_cpu(monkeypatch, pp, features=AVX2, dispatch=DISPATCH_2_4)
+    assert set(pp.profile(steps=0, onednn="on")) == {"MPLBACKEND", "TF_ENABLE_ONEDNN_OPTS"}
+    assert pp.profile(target="avx2") == pp.profile(steps=0)
+
+
+@pytest.mark.parametrize("kwargs", [{"steps": 2}, {"steps": -1}, {"target": "avx512"}, {"target": "neon"}])
+def test_profiles_this_cpu_cannot_give_are_refused(monkeypatch, pp, kwargs):
+    fake_cpu(monkeypatch, pp, features=AVX2, dispatch=DISPATCH_2_4)
+    with pytest.raises(pp.ProfileError):
+        pp.profile(**kwargs)
+
+
+def test_an_impossible_profile_is_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, str(SCRIPT), "--steps", "9", sys.executable, "-c", "print('ran')"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "ran" not in done.stdout
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("portable_profile: this CPU is")
+
+
+def test_the_lowest_profile_is_well_formed_on_this_machine():
+    """The sweep's lowest profile (SSE4.1, oneDNN on) on this CPU: its variables, and NumPy really below AVX."""
+    code = ("import os, json\n"
+            "try:\n    from numpy._core._multiarray_umath import __cpu_features__ as f\n"
+            "except ImportError:\n    from numpy.core._multiarray_umath import __cpu_features__ as f\n"
+            "names = os.environ.get('NPY_DISABLE_CPU_FEATURES', '').split()\n"
+            "print(json.dumps({'env': {k: os.environ.get(k) for k in ('ONEDNN_MAX_CPU_ISA', 'NUMBA_CPU_NAME',"
+            " 'TF_ENABLE_ONEDNN_OPTS', 'MPLBACKEND')}, 'still_on': [k for k in names if f.get(k)],"
+            " 'dropped': names}))")
+    done = subprocess.run([sys.executable, str(SCRIPT), "--target", "sse41", "--onednn", "on", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode == 2 and "this CPU is other" in done.stderr:
+        pytest.skip("not an x86 CPU: there is no instruction-set ladder")
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["env"]["TF_ENABLE_ONEDNN_OPTS"] == "1" and seen["env"]["MPLBACKEND"] == "Agg"
+    assert seen["still_on"] == []  # NumPy dispatches none of the dropped features
+    if seen["env"]["ONEDNN_MAX_CPU_ISA"] is not None:  # None: this CPU is already at SSE4.1
+        assert {"X86_V3", "AVX2"} & set(seen["dropped"])  # NumPy's AVX2 kernels are off
+        assert seen["env"]["ONEDNN_MAX_CPU_ISA"] == "SSE41" and seen["env"]["NUMBA_CPU_NAME"] == "penryn"

@@ -15,12 +15,19 @@ level) fails here, not on a learner's or a CI service's machine. The profile
 ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are left alone on purpose: some OpenBLAS builds
 compute wrong results or crash when they are forced.
 
-Usage: ``python tools/portable_profile.py`` prints the profile as ``NAME=value`` lines;
-``python tools/portable_profile.py COMMAND [ARGS...]`` prints it to standard error and runs the
-command with it.
+For the seed sweep behind the notebooks' bands (``tools/seed_sweep.py``) the step and the oneDNN
+setting can be chosen: ``--steps 2`` (or ``--target sse41``) goes two steps down from AVX-512,
+``--onednn on|off`` sets oneDNN instead of flipping it (``flip``, the default, is what
+``make test-portable`` uses); ``--steps 0`` keeps the instruction set and changes only oneDNN and
+the backend. A step below SSE4.1, or a target above this CPU, is refused.
+
+Usage: ``python tools/portable_profile.py [--steps N | --target LEVEL] [--onednn MODE]`` prints
+the profile as ``NAME=value`` lines; add ``COMMAND [ARGS...]`` to print it to standard error and
+run the command with it.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -29,6 +36,9 @@ try:
     from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__  # numpy >= 2
 except ImportError:  # numpy 1.26
     from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+LEVELS = ("avx512", "avx2", "sse41")  # the x86 ladder, from the top; each profile step goes one down
+ONEDNN_MODES = ("flip", "on", "off")
 
 
 def cpu_level() -> str:
@@ -48,32 +58,75 @@ def onednn_on_by_default() -> bool:
     return cpu_level() == "avx512" and any(__cpu_features__.get(f) for f in flags)
 
 
-def profile() -> dict[str, str]:
-    """The environment variables of the portable profile for this machine."""
+class ProfileError(ValueError):
+    """A profile this machine cannot give (a step below SSE4.1, a target above this CPU)."""
+
+
+def target_level(*, steps: int | None = None, target: str | None = None) -> str:
+    """The instruction-set level a profile runs at: ``steps`` below this CPU's, or ``target``.
+
+    On a CPU that is not x86 (``cpu_level() == 'other'``) there is no ladder: the level stays 'other'.
+    """
     level = cpu_level()
-    env = {"MPLBACKEND": "Agg", "TF_ENABLE_ONEDNN_OPTS": "0" if onednn_on_by_default() else "1"}
-    if level == "avx512":  # one step down: AVX2 (Haswell)
+    if level == "other":
+        return level
+    here = LEVELS.index(level)
+    if target is not None:
+        if target not in LEVELS:
+            raise ProfileError(f"unknown target {target!r}: choose one of {', '.join(LEVELS)}")
+        if LEVELS.index(target) < here:
+            raise ProfileError(f"this CPU is {level}: it cannot run a profile at {target}")
+        return target
+    if steps is None:  # make test-portable: one step down, or none on a CPU already at the bottom
+        steps = min(1, len(LEVELS) - 1 - here)
+    if steps < 0 or here + steps >= len(LEVELS):
+        raise ProfileError(f"this CPU is {level}: {steps} steps down is outside {' > '.join(LEVELS[here:])}")
+    return LEVELS[here + steps]
+
+
+def profile(*, steps: int | None = None, target: str | None = None, onednn: str = "flip") -> dict[str, str]:
+    """The environment variables of the portable profile for this machine.
+
+    By default one step below this CPU with oneDNN switched the other way (``make test-portable``).
+    """
+    if onednn not in ONEDNN_MODES:
+        raise ProfileError(f"unknown oneDNN mode {onednn!r}: choose one of {', '.join(ONEDNN_MODES)}")
+    level, to = cpu_level(), target_level(steps=steps, target=target)
+    on = {"flip": not onednn_on_by_default(), "on": True, "off": False}[onednn]
+    env = {"MPLBACKEND": "Agg", "TF_ENABLE_ONEDNN_OPTS": "1" if on else "0"}
+    drop: list[str] = []
+    if to == "avx2" and level != "avx2":  # AVX2 (Haswell)
         drop = [f for f in __cpu_dispatch__ if f.startswith("AVX512") or f == "X86_V4"]
         env.update(ONEDNN_MAX_CPU_ISA="AVX2", NUMBA_CPU_NAME="haswell")
-    elif level == "avx2":  # one step down: SSE4.1 (Penryn); NumPy stops at its own baseline
+    elif to == "sse41" and level != "sse41":  # SSE4.1 (Penryn); NumPy stops at its own baseline
         drop = [f for f in __cpu_dispatch__ if f.startswith(("AVX", "FMA", "F16C", "X86_V3", "X86_V4"))]
         env.update(ONEDNN_MAX_CPU_ISA="SSE41", NUMBA_CPU_NAME="penryn")
-    else:
-        drop = []
     if drop:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(drop)
     return env
 
 
 def main(argv: list[str]) -> int:
-    env = profile()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--steps", type=int, help="instruction-set steps below this CPU (default 1)")
+    where.add_argument("--target", choices=LEVELS, help="the instruction-set level to run at")
+    parser.add_argument("--onednn", choices=ONEDNN_MODES, default="flip",
+                        help="TensorFlow's oneDNN: the other way from this CPU's default (flip), on or off")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run under the profile")
+    args = parser.parse_args(argv)
+    try:
+        env = profile(steps=args.steps, target=args.target, onednn=args.onednn)
+    except ProfileError as exc:
+        print(f"portable_profile: {exc}", file=sys.stderr)
+        return 2
     lines = [f"{name}={value}" for name, value in env.items()]
-    if not argv:
+    if not args.command:
         print("\n".join(lines))
         return 0
     print(f"portable profile (this CPU: {cpu_level()}, oneDNN on by default: {onednn_on_by_default()}): "
           + " ".join(lines), file=sys.stderr, flush=True)
-    os.execvpe(argv[0], argv, {**os.environ, **env})
+    os.execvpe(args.command[0], args.command, {**os.environ, **env})
 
 
 if __name__ == "__main__":

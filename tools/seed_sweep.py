@@ -9,6 +9,12 @@ CSV with one row per run and figure. The bands in the notebooks, and the ranges 
 
     python tools/seed_sweep.py notebooks/07_lstm_mfcc_sequences.ipynb --seeds 1 2 3 --threads 1 2
     python tools/seed_sweep.py notebooks/07_lstm_mfcc_sequences.ipynb --seeds 1 --shuffle-labels
+    python tools/seed_sweep.py notebooks/0[789]_*.ipynb --seeds 1 2 3 4 42 --profiles native avx2 sse41-on sse41-off
+    python tools/seed_sweep.py --summary build/sweep/*.csv      # min-max of every figure, for results.md
+
+``--profiles`` names the CPU profiles of ``tools/portable_profile.py`` to run under: ``native`` (this
+machine as it is), ``portable`` (what ``make test-portable`` runs), ``avx2``, ``sse41-on`` and
+``sse41-off`` (SSE4.1 with TensorFlow's oneDNN on or off); a profile above this CPU is skipped.
 
 Runs take as long as the notebook does; nothing here is part of ``make test``.
 """
@@ -48,7 +54,24 @@ if {shuffle}:
 '''
 
 
-def run_once(path: Path, *, seed: int, threads: int, portable: bool, shuffle: bool, timeout: int) -> list[dict]:
+# profile name -> arguments of tools/portable_profile.py (None: this machine as it is)
+PROFILES = {"native": None, "portable": [], "avx2": ["--target", "avx2"],
+            "sse41-on": ["--target", "sse41", "--onednn", "on"], "sse41-off": ["--target", "sse41", "--onednn", "off"]}
+
+
+def profile_env(name: str) -> dict[str, str] | None:
+    """The variables of a CPU profile on this machine; None where this CPU cannot give it."""
+    if PROFILES[name] is None:
+        return {}
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "portable_profile.py"), *PROFILES[name]],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if line)
+
+
+def run_once(path: Path, *, seed: int, threads: int, profile: dict[str, str], shuffle: bool,
+             timeout: int) -> list[dict]:
     nb = nbformat.read(path, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(INJECT.format(seed=seed, shuffle=shuffle)))
@@ -56,10 +79,7 @@ def run_once(path: Path, *, seed: int, threads: int, portable: bool, shuffle: bo
     env = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                           "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")}
     env["TF_NUM_INTEROP_THREADS"] = "1"
-    if portable:
-        out = subprocess.run([sys.executable, str(ROOT / "tools" / "portable_profile.py")],
-                             capture_output=True, text=True, check=True).stdout
-        env.update(line.split("=", 1) for line in out.splitlines() if line)
+    env.update(profile)
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory() as cache:
         os.environ.update(env)
@@ -74,35 +94,68 @@ def run_once(path: Path, *, seed: int, threads: int, portable: bool, shuffle: bo
     return json.loads(text.split("RECORDS=", 1)[1])
 
 
+def summary(paths: list[Path]) -> str:
+    """A Markdown table: every figure's min-max (mean +- sd) over all runs, by labels, with each profile's range."""
+    import pandas as pd
+
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    rows = []
+    for (notebook, labels, what), runs in table.groupby(["notebook", "labels", "what"], sort=False):
+        values = runs["value"]
+        by_profile = "; ".join(f"{name} {g.min():.2f}-{g.max():.2f}"
+                               for name, g in runs.groupby("profile", sort=False)["value"])
+        rows.append(f"| {notebook[:2]} | {what} | {labels} | {len(values)} | {values.min():.3f}-{values.max():.3f} "
+                    f"({values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}) | "
+                    f"{runs['low'].iloc[0]}-{runs['high'].iloc[0]} | {by_profile} |")
+    head = ("| nb | figure | labels | runs | range (mean ± sd) | band | by profile |\n"
+            "|---|---|---|---|---|---|---|")
+    return "\n".join([head, *rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", type=Path)
+    parser.add_argument("notebooks", type=Path, nargs="+", help="notebooks to run (or CSVs, with --summary)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--threads", type=int, nargs="+", default=[2])
-    parser.add_argument("--portable", action="store_true", help="run under the portable CPU profile")
+    parser.add_argument("--profiles", nargs="+", choices=list(PROFILES), default=["native"],
+                        help="CPU profiles to run under (tools/portable_profile.py)")
+    parser.add_argument("--portable", action="store_true", help="the same as --profiles portable")
     parser.add_argument("--shuffle-labels", action="store_true", help="shuffle genres across clips (a broken pipeline)")
     parser.add_argument("--out", type=Path, help="CSV to append to (default build/sweep/<notebook>.csv)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--summary", action="store_true", help="print the ranges of the CSVs given, run nothing")
     args = parser.parse_args(argv)
-    out = args.out or ROOT / "build" / "sweep" / f"{args.notebook.stem}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    new = not out.exists()
-    with out.open("a", newline="") as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(["notebook", "seed", "threads", "profile", "labels", "what", "value", "low", "high", "seconds"])
-        for seed in args.seeds:
-            for threads in args.threads:
-                start = time.perf_counter()
-                records = run_once(args.notebook, seed=seed, threads=threads, portable=args.portable,
-                                   shuffle=args.shuffle_labels, timeout=args.timeout)
-                took = round(time.perf_counter() - start)
-                for r in records:
-                    writer.writerow([args.notebook.stem, seed, threads, "portable" if args.portable else "native",
-                                     "shuffled" if args.shuffle_labels else "true", r["what"], f"{r['value']:.4f}",
-                                     r["low"], r["high"], took])
-                f.flush()
-                print(f"{args.notebook.stem} seed {seed} threads {threads}: {len(records)} figures in {took} s", flush=True)
+    if args.summary:
+        print(summary(args.notebooks))
+        return 0
+    profiles = ["portable"] if args.portable else args.profiles
+    for notebook in args.notebooks:
+        out = args.out or ROOT / "build" / "sweep" / f"{notebook.stem}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new = not out.exists()
+        with out.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["notebook", "seed", "threads", "profile", "labels", "what", "value", "low", "high",
+                                 "seconds"])
+            for name in profiles:
+                env = profile_env(name)
+                if env is None:
+                    print(f"{notebook.stem}: profile {name} skipped (this CPU cannot give it)", flush=True)
+                    continue
+                for seed in args.seeds:
+                    for threads in args.threads:
+                        start = time.perf_counter()
+                        records = run_once(notebook, seed=seed, threads=threads, profile=env,
+                                           shuffle=args.shuffle_labels, timeout=args.timeout)
+                        took = round(time.perf_counter() - start)
+                        for r in records:
+                            writer.writerow([notebook.stem, seed, threads, name,
+                                             "shuffled" if args.shuffle_labels else "true", r["what"],
+                                             f"{r['value']:.4f}", r["low"], r["high"], took])
+                        f.flush()
+                        print(f"{notebook.stem} {name} seed {seed} threads {threads}: {len(records)} figures in {took} s",
+                              flush=True)
     return 0
 
 

@@ -46,6 +46,19 @@ def test_the_notebooks_are_found():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_has_one_parameters_cell_before_its_band_checks(path):
+    """tools/seed_sweep.py sets SEED right after the cell tagged `parameters`: a notebook without one cannot be swept."""
+    cells = code_cells(path)
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters' (want one)"
+    banded = [i for i, c in enumerate(cells) if "expect_range(" in c.source]
+    assert not banded or tagged[0] < banded[0]
+    trains = any(TRAINING.search(c.source) for c in cells) and "keras" in "".join(c.source for c in cells)
+    if banded and trains:  # swept: the sweep sets SEED after this cell
+        assert re.search(r"^SEED = ", cells[tagged[0]].source, re.M), f"{path.name}: the sweep sets SEED; define it there"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_training_cells_are_not_compared_and_are_checked_by_the_next_cell(path):
     cells = code_cells(path)
     for i, cell in enumerate(cells):

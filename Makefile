@@ -18,8 +18,11 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # tensorflow: keep its start-up chatter out of notebooks and logs
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
+# the check cells of `make test` also run each exercise's collapsed solution with the notebook's state and stop
+# if it fails its check (helpers/check.py); learners never set it, so their checks say "no answer yet"
+TEST_ENV := COURSE_CHECK_SOLUTIONS=1
 
-.PHONY: help venv course test test-portable unit nbval data bundle lab bench fork site student clean
+.PHONY: help venv course test test-portable unit nbval data bundle lab bench fork site student teacher clean
 
 help:
 	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
@@ -30,7 +33,8 @@ help:
 	@echo "make bundle  - write build/course-data-<version>.tar: the data the CI-size course needs, with SHA256SUMS"
 	@echo "make lab     - open JupyterLab on the notebooks"
 	@echo "make bench   - run the benchmarks in benchmarks/"
-	@echo "make student - learner copies of the notebooks in build/student/: no solution cells, no outputs"
+	@echo "make student - learner copies of the notebooks in build/student/: no solutions, no outputs"
+	@echo "make teacher - the teacher's copy in build/teacher/: every solution inline and executed"
 	@echo "make site    - the course website from the executed notebooks into build/site/ (installs the docs extra)"
 	@echo "make venv GPU=1 - TensorFlow with CUDA (Linux, NVIDIA GPU) instead of the CPU build"
 	@echo "make fork REPO=owner/name - point every notebook's Colab cell and badge at your fork"
@@ -61,19 +65,19 @@ bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
 test: $(STAMP)
-	$(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)
 
 # the notebook checks again under tools/portable_profile.py: this CPU's instruction set one step lower
 # (AVX-512 -> AVX2 -> SSE4.1) for NumPy, oneDNN and numba, TensorFlow's oneDNN switched the other way and
 # MPLBACKEND=Agg, so an output that only this machine prints fails here and not on a learner's machine
 test-portable: $(STAMP)
-	$(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest --nbval $(NOTEBOOKS)
+	$(TEST_ENV) $(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest --nbval $(NOTEBOOKS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
 nbval: $(STAMP)
-	$(BIN)/python -m pytest --nbval $(NOTEBOOKS)
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval $(NOTEBOOKS)
 
 course: $(STAMP)
 	$(BIN)/python -m helpers.datasets fetch --make-data
@@ -105,14 +109,19 @@ $(VENV)/.installed-docs: $(STAMP) pyproject.toml
 site: $(VENV)/.installed-docs
 	$(BIN)/python site/build.py
 
-# learner copies (issue 18): every cell tagged `solution` removed and the outputs cleared, so the `learner`
-# cells (`answer = ...`) are what is left to fill in; the check cells then say "no answer yet"
+# the committed notebooks are the learner's copy (issue 30): each exercise's solution is a collapsed block after its
+# check, never run by Run All. `make student` also clears the outputs and drops those blocks (for a room that should
+# not see the solutions); `make teacher` puts every solution back inline, before its check, and runs the notebooks
 student: $(STAMP)
 	@mkdir -p build/student
 	$(BIN)/jupyter nbconvert --to notebook --log-level=WARN --output-dir build/student \
 	  --ClearOutputPreprocessor.enabled=True --TagRemovePreprocessor.enabled=True \
 	  --TagRemovePreprocessor.remove_cell_tags='["solution"]' $(NOTEBOOKS)
 	@echo "learner notebooks: build/student/"
+
+teacher: $(STAMP)
+	$(BIN)/python tools/teacher_copy.py --out build/teacher
+	@echo "teacher's notebooks (solutions inline, executed): build/teacher/"
 
 clean:
 	rm -rf build .pytest_cache

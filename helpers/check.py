@@ -11,7 +11,10 @@ and the band when a broken pipeline leaves the band.
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -165,6 +168,52 @@ _EXERCISES = {  # key -> (what the answer is, its check: "" if right, else what 
 }
 
 
+def _stub():
+    ...  # the learner cell's placeholder body
+
+
+def _unanswered(answer) -> bool:
+    """``...``, or a function whose body is still only ``...`` (the learner cell as committed)."""
+    if answer is ...:
+        return True
+    code = getattr(answer, "__code__", None)
+    return code is not None and code.co_code == _stub.__code__.co_code
+
+
+SOLUTION_CODE = re.compile(r"```python\n(.*?)```", re.S)
+_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def solution_source(key: str) -> str:
+    """The code of exercise ``key``'s solution: the collapsed block after its check in notebook ``NN_*.ipynb``."""
+    import json
+
+    folder = _NOTEBOOKS
+    for path in sorted(folder.glob(f"{key[:2]}_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        heading = next(i for i, c in enumerate(cells) if f"### Exercise {key}:" in "".join(c["source"]))
+        block = next(c for c in cells[heading:] if "solution" in c["metadata"].get("tags", []))
+        return SOLUTION_CODE.search("".join(block["source"])).group(1)
+    raise CourseError(f"no notebook {key[:2]}_*.ipynb in {folder} holds exercise {key}'s solution")
+
+
+def _run_solution(key: str, name: str, namespace: dict) -> None:
+    """Run the solution of ``key`` on a copy of the notebook's variables, silently; raise if it fails its check.
+
+    ``make test`` sets ``COURSE_CHECK_SOLUTIONS=1``, so every check cell of the learner's notebook, which
+    prints "no answer yet", also proves that the solution one click away passes, with the notebook's state.
+    """
+    import contextlib
+    import io
+
+    scratch = dict(namespace)  # the learner's variables are left as they were
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(solution_source(key), f"<solution {key}>", "exec"), scratch)  # noqa: S102 - the course's own code
+    problem = _EXERCISES[key][1](scratch[name])
+    if problem:
+        raise CourseError(f"Exercise {key}: the solution fails its own check: {problem}")
+
+
 def exercise(key: str, answer) -> bool:
     """Check a learner's answer to exercise ``key`` of a notebook; print "right" or what is wrong.
 
@@ -176,8 +225,9 @@ def exercise(key: str, answer) -> bool:
     key : str
         The exercise, ``"<notebook>.<number>"``, as in its heading ("Exercise 02.3").
     answer : object
-        The answer: a number, a truth value or a function, as the exercise asks. ``...`` (the
-        placeholder of the learner's cell) means not answered yet.
+        The answer: a number, a truth value or a function, as the exercise asks, in any Python or
+        NumPy form. ``...``, or a function whose body is only ``...`` (the learner's cell as it comes),
+        means not answered yet.
 
     Returns
     -------
@@ -196,7 +246,9 @@ def exercise(key: str, answer) -> bool:
     if key not in _EXERCISES:
         raise CourseError(f"no exercise {key!r}; the exercises are {', '.join(_EXERCISES)}")
     what, check = _EXERCISES[key]
-    if answer is ...:
+    if _unanswered(answer):
+        if os.environ.get("COURSE_CHECK_SOLUTIONS") == "1":
+            _run_solution(key, "answer" if answer is ... else answer.__name__, sys._getframe(1).f_globals)
         problem = f"no answer yet: put {what} in the cell above"
     else:
         try:

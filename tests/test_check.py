@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -82,7 +83,7 @@ def _balanced_accuracy(y_true, y_pred):
 SOLUTIONS = {
     "01.1": (8000.0, [16000, 4000, 8001]),
     "01.2": (1000.0, [3000, 7000, 2000]),
-    "01.3": (_alias, [lambda f, sr: f, lambda f, sr: sr - f, lambda f, sr: f % sr, lambda f, sr: None]),
+    "01.3": (_alias, [lambda f, sr: f, lambda f, sr: sr - f, lambda f, sr: f % sr, lambda f, sr: -1]),
     "01.4": (6.4135, [3.01, 20.0, 12.04]),  # the notebook's fit over 2-12 bits; 3 dB: power, not amplitude
     "02.1": (22050 / 2048, [22050 / 1024, 2048 / 22050, 22050 / 2]),
     "02.2": (216, [215, 217, 110250 // 512, 5 * 22050 // 2048]),
@@ -190,3 +191,70 @@ def test_a_number_in_the_wrong_form_is_explained(answer, reason, capsys):
     assert exercise("02.2", answer) is False
     out = capsys.readouterr().out
     assert out.startswith("Exercise 02.2: not yet: ") and reason in out and out.count("\n") == 1
+
+
+# ---- the committed notebooks are the learner's copy; make test runs each collapsed solution (issue 30) ----
+import json  # noqa: E402
+
+import helpers.check as check_module  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def learner_mode(monkeypatch):
+    """Unit tests run as a learner would: make test's COURSE_CHECK_SOLUTIONS=1 is not for them."""
+    monkeypatch.delenv("COURSE_CHECK_SOLUTIONS", raising=False)
+
+
+def _notebook_with_solution(folder, key, code):
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": f"### Exercise {key}: a question\nWork it out."},
+             {"cell_type": "code", "metadata": {"tags": ["learner"]}, "source": "answer = ...", "outputs": [],
+              "execution_count": None},
+             {"cell_type": "code", "metadata": {}, "source": f'check.exercise("{key}", answer)', "outputs": [],
+              "execution_count": None},
+             {"cell_type": "markdown", "metadata": {"tags": ["solution"]},
+              "source": f"<details><summary><b>Solution</b></summary>\n\n```python\n{code}\n```\n\n</details>"}]
+    (folder / f"{key[:2]}_example.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                                                 "nbformat_minor": 5}), encoding="utf-8")
+
+
+def _check_cell(namespace):
+    exec('result = check.exercise("01.1", answer)', namespace)  # noqa: S102 - as the notebook's check cell runs
+    return namespace["result"]
+
+
+def test_make_test_runs_the_solution_with_the_notebooks_variables(tmp_path, monkeypatch, capsys):
+    _notebook_with_solution(tmp_path, "01.1", 'answer = sr / 2\nprint("printed by the solution")')
+    monkeypatch.setattr(check_module, "_NOTEBOOKS", tmp_path)
+    monkeypatch.setenv("COURSE_CHECK_SOLUTIONS", "1")
+    namespace = {"check": check_module, "answer": ..., "sr": 16000}
+    assert _check_cell(namespace) is False  # the learner has not answered: still "no answer yet"
+    assert capsys.readouterr().out == "Exercise 01.1: no answer yet: put the Nyquist frequency (Hz) of a 16,000 Hz " \
+                                      "recording in the cell above\n"  # the solution's own print is not shown
+    assert namespace["answer"] is ...  # the learner's variables are untouched
+
+
+def test_a_solution_that_fails_its_check_stops_make_test(tmp_path, monkeypatch):
+    _notebook_with_solution(tmp_path, "01.1", "answer = sr")
+    monkeypatch.setattr(check_module, "_NOTEBOOKS", tmp_path)
+    monkeypatch.setenv("COURSE_CHECK_SOLUTIONS", "1")
+    with pytest.raises(CourseError, match="01.1: the solution fails its own check: 16000 is too high"):
+        _check_cell({"check": check_module, "answer": ..., "sr": 16000})
+    monkeypatch.delenv("COURSE_CHECK_SOLUTIONS")  # a learner's run never executes the solution
+    assert _check_cell({"check": check_module, "answer": ..., "sr": 16000}) is False
+
+
+def test_a_function_whose_body_is_still_the_placeholder_is_not_answered_yet(capsys):
+    def compress(S):
+        ...  # your code here
+
+    assert exercise("09.3", compress) is False
+    assert capsys.readouterr().out == "Exercise 09.3: no answer yet: put a function compress(S) in the cell above\n"
+    assert exercise("09.3", lambda S: S + 1) is False
+    assert capsys.readouterr().out.startswith("Exercise 09.3: not yet: for S=0.0 it returned")
+
+
+@pytest.mark.parametrize("key", sorted(SOLUTIONS))
+def test_every_committed_notebook_holds_its_solution_as_code(key):
+    code = check_module.solution_source(key)
+    compile(code, key, "exec")
+    assert re.search(r"^answer\b.*=|^def \w+\(", code, re.M), f"{key}: the solution defines no answer"

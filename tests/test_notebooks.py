@@ -148,9 +148,6 @@ def test_each_concept_is_taught_with_library_calls_in_its_notebook(number):
 
 # ---- the self-checking exercises and their learner copies (issue 18) ----
 EXERCISE_NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
-# the learner copies run up to their first check: 01-03 (exercises along the way) and 04, 05, 10 (exercises at the
-# end, after under a minute of work each); 06-09 reach theirs only after their grid search or training
-LEARNER_COPY_NOTEBOOKS = ("01", "02", "03", "04", "05", "10")
 EXERCISE_HEADING = re.compile(r"^### Exercise (\d\d\.\d+)", re.M)
 
 
@@ -159,7 +156,8 @@ def tags(cell) -> list:
 
 
 @pytest.mark.parametrize("number", EXERCISE_NOTEBOOKS)
-def test_each_exercise_has_a_prompt_a_learner_cell_a_hidden_solution_and_a_check(number):
+def test_each_exercise_has_a_prompt_a_learner_cell_a_check_and_a_collapsed_solution(number):
+    """The committed notebook is the learner's copy: Run All answers no exercise, and no stored output gives one away."""
     from helpers.check import _EXERCISES
 
     path = next(p for p in NOTEBOOKS if p.name.startswith(number))
@@ -171,40 +169,46 @@ def test_each_exercise_has_a_prompt_a_learner_cell_a_hidden_solution_and_a_check
             continue
         key = match.group(1)
         keys.append(key)
-        learner, solution, check = cells[i + 1 : i + 4]
+        learner, check, solution = cells[i + 1 : i + 4]
         assert tags(learner) == ["learner"] and len(learner.source.splitlines()) <= 2, f"{key}: learner cell"
-        assert tags(solution) == ["solution"] and solution.metadata.get("jupyter", {}).get("source_hidden"), key
+        assert learner.source.startswith("answer = ...") or learner.source.rstrip().endswith("...  # your code here")
         assert check.source.startswith(f'check.exercise("{key}", ') and not tags(check), f"{key}: check cell"
-        assert output_text(check) == f"Exercise {key}: right\nTrue", f"{key}: the solution does not pass its check"
+        assert re.fullmatch(rf"Exercise {key}: no answer yet: put .+ in the cell above\nFalse", output_text(check)), \
+            f"{key}: the stored check says {output_text(check)!r}, not 'no answer yet'"
+        assert solution.cell_type == "markdown" and tags(solution) == ["solution"], f"{key}: solution block"
+        assert solution.source.startswith("<details><summary>") and solution.source.rstrip().endswith("</details>")
+        assert "```python\n" in solution.source, f"{key}: the solution's code is not a python block"
+        assert "collapsed" in cell.source and "Solution" in cell.source, f"{key}: the prompt does not say where it is"
     assert 3 <= len(keys) <= 5 and all(k.startswith(number + ".") for k in keys), keys
     assert set(keys) == {k for k in _EXERCISES if k.startswith(number + ".")}
+    assert not any(c.cell_type == "code" and "solution" in tags(c) for c in cells), "a solution Run All would run"
+    assert not any("Exercise " in output_text(c) and ": right" in output_text(c) for c in cells if c.cell_type == "code")
     opening = cells[0].source
     assert "**Prerequisites:**" in opening and re.search(r"\*\*Time:\*\* about \d+ minutes", opening)
     assert "GLOSSARY.md" in opening
 
 
-def test_make_student_removes_the_solution_cells():
+def test_make_test_checks_every_solution_and_make_student_drops_them():
     makefile = (NOTEBOOKS[0].parents[1] / "Makefile").read_text(encoding="utf-8")
+    assert "TEST_ENV := COURSE_CHECK_SOLUTIONS=1" in makefile
+    assert "$(TEST_ENV) $(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)" in makefile
+    assert "$(TEST_ENV) $(BIN)/python tools/portable_profile.py" in makefile
     assert "--TagRemovePreprocessor.remove_cell_tags='[\"solution\"]'" in makefile
     assert "--output-dir build/student" in makefile and "ClearOutputPreprocessor.enabled=True" in makefile
 
 
-@pytest.mark.parametrize("number", LEARNER_COPY_NOTEBOOKS)
-def test_the_learner_copy_runs_up_to_its_first_check(number, tmp_path, monkeypatch):
-    """The learner copy (as `make student` writes it) runs from a fresh kernel up to the first check cell,
-    which says the exercise is not answered yet, instead of failing."""
-    from nbclient import NotebookClient
-    from nbconvert.preprocessors import ClearOutputPreprocessor, TagRemovePreprocessor
+def test_the_teacher_copy_puts_every_solution_back_before_its_check():
+    import importlib.util
 
-    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
-    copy = nbformat.read(path, as_version=4)
-    for step in (ClearOutputPreprocessor(), TagRemovePreprocessor(remove_cell_tags={"solution"})):
-        copy, _ = step.preprocess(copy, {})
-    assert not any("solution" in tags(c) for c in copy.cells) and not any(c.get("outputs") for c in copy.cells
-                                                                             if c.cell_type == "code")
-    first = next(i for i, c in enumerate(copy.cells) if c.source.startswith("check.exercise("))
-    copy.cells = copy.cells[: first + 1]
-    monkeypatch.setenv("COURSE_NO_WIDGETS", "1")  # nbclient can hang on an interact cell (jupyter/nbconvert#2029)
-    NotebookClient(copy, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
-    printed = output_text(copy.cells[first])
-    assert re.fullmatch(r"Exercise \d\d\.\d+: no answer yet: put .+ in the cell above\nFalse", printed), printed
+    spec = importlib.util.spec_from_file_location("teacher_copy", NOTEBOOKS[0].parents[1] / "tools" / "teacher_copy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for number in EXERCISE_NOTEBOOKS:
+        path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+        copy, moved = module.teacher_copy(nbformat.read(path, as_version=4))
+        code = [c for c in copy.cells if c.cell_type == "code"]
+        solutions = [i for i, c in enumerate(code) if "solution" in tags(c)]
+        assert moved == len(solutions) >= 3
+        for i in solutions:
+            assert "learner" in tags(code[i - 1]) and code[i + 1].source.startswith("check.exercise(")
+        assert not any(c.cell_type == "markdown" and "solution" in tags(c) for c in copy.cells)

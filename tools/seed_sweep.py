@@ -71,7 +71,7 @@ def profile_env(name: str) -> dict[str, str] | None:
 
 
 def run_once(path: Path, *, seed: int, threads: int, profile: dict[str, str], shuffle: bool,
-             timeout: int) -> list[dict]:
+             timeout: int, cache_dir: Path | None = None) -> list[dict]:
     nb = nbformat.read(path, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(INJECT.format(seed=seed, shuffle=shuffle)))
@@ -83,7 +83,9 @@ def run_once(path: Path, *, seed: int, threads: int, profile: dict[str, str], sh
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory() as cache:
         os.environ.update(env)
-        os.environ["COURSE_CACHE_DIR"] = cache  # shuffled labels must never meet a cached feature set
+        # shuffled labels must never meet a cached feature set; true-label runs of one profile may share one
+        # (--share-cache): features of the same audio under the same CPU profile are the same in every run
+        os.environ["COURSE_CACHE_DIR"] = str(cache_dir) if cache_dir is not None and not shuffle else cache
         try:
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -95,20 +97,23 @@ def run_once(path: Path, *, seed: int, threads: int, profile: dict[str, str], sh
 
 
 def summary(paths: list[Path]) -> str:
-    """A Markdown table: every figure's min-max (mean +- sd) over all runs, by labels, with each profile's range."""
+    """A Markdown table: every figure's min-max (mean ± sd) over all runs, each profile's range, and how many runs
+    fell outside the band the notebook checks (for true labels that must be none; for shuffled labels, all)."""
     import pandas as pd
 
     table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     rows = []
     for (notebook, labels, what), runs in table.groupby(["notebook", "labels", "what"], sort=False):
         values = runs["value"]
+        low, high = runs["low"].iloc[-1], runs["high"].iloc[-1]
+        outside = int(((values < low) | (values > high)).sum())
         by_profile = "; ".join(f"{name} {g.min():.2f}-{g.max():.2f}"
                                for name, g in runs.groupby("profile", sort=False)["value"])
-        rows.append(f"| {notebook[:2]} | {what} | {labels} | {len(values)} | {values.min():.3f}-{values.max():.3f} "
-                    f"({values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}) | "
-                    f"{runs['low'].iloc[0]}-{runs['high'].iloc[0]} | {by_profile} |")
-    head = ("| nb | figure | labels | runs | range (mean ± sd) | band | by profile |\n"
-            "|---|---|---|---|---|---|---|")
+        sd = values.std(ddof=1) if len(values) > 1 else 0.0
+        rows.append(f"| {str(notebook)[:2]} | {what} | {labels} | {len(values)} | {values.min():.3f}-{values.max():.3f} "
+                    f"({values.mean():.3f} ± {sd:.3f}) | {low:g}-{high:g} | {outside} | {by_profile} |")
+    head = ("| nb | figure | labels | runs | range (mean ± sd) | band | outside the band | by profile |\n"
+            "|---|---|---|---|---|---|---|---|")
     return "\n".join([head, *rows])
 
 
@@ -124,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="CSV to append to (default build/sweep/<notebook>.csv)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--summary", action="store_true", help="print the ranges of the CSVs given, run nothing")
+    parser.add_argument("--share-cache", action="store_true",
+                        help="true-label runs of one profile share a feature cache (build/sweep/cache-<profile>)")
     args = parser.parse_args(argv)
     if args.summary:
         print(summary(args.notebooks))
@@ -146,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                 for seed in args.seeds:
                     for threads in args.threads:
                         start = time.perf_counter()
+                        shared = ROOT / "build" / "sweep" / f"cache-{name}" if args.share_cache else None
                         records = run_once(notebook, seed=seed, threads=threads, profile=env,
-                                           shuffle=args.shuffle_labels, timeout=args.timeout)
+                                           shuffle=args.shuffle_labels, timeout=args.timeout, cache_dir=shared)
                         took = round(time.perf_counter() - start)
                         for r in records:
                             writer.writerow([notebook.stem, seed, threads, name,

@@ -65,13 +65,13 @@ bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval tests $(NOTEBOOKS)
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval --durations=20 tests $(NOTEBOOKS)
 
 # the notebook checks again under tools/portable_profile.py: this CPU's instruction set one step lower
 # (AVX-512 -> AVX2 -> SSE4.1) for NumPy, oneDNN and numba, TensorFlow's oneDNN switched the other way and
 # MPLBACKEND=Agg, so an output that only this machine prints fails here and not on a learner's machine
 test-portable: $(STAMP)
-	$(TEST_ENV) $(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest --nbval $(NOTEBOOKS)
+	$(TEST_ENV) $(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest --nbval --durations=20 $(NOTEBOOKS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests

@@ -34,7 +34,7 @@ from .evaluation import clip_level, group_train_val_test_split, require_classes
 from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
-__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "check_spec", "segment_features", "clip_segments",
+__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
            "segment_dataset", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_l
 LOGMEL_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}
 #: The log-mel spec of the course's spectrogram CNN (notebook 08): 3 s segments -> 64 x 130.
 CNN_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 64, "n_fft": 2048, "hop_length": 512}
+#: The transfer model's input: the tagger's log-mel of each patch scaled to an RMS of -20 dBFS (issue 29: the
+#: level of a recording says nothing about its genre). A model whose spec lacks ``rms_dbfs`` saw the raw level.
+TRANSFER_SPEC: dict[str, Any] = {**MUSICNN_SPEC, "rms_dbfs": -20.0}
 
 #: The split every model kind uses: fractions of each genre's clips for validation and test (60/15/25).
 VAL_SIZE, TEST_SIZE = 0.15, 0.25
@@ -57,7 +60,8 @@ _DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 
 
 def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Validate a feature spec (``{"type": "mfcc" | "logmel" | "musicnn", ...}``) and fill in its defaults; raise
-    :class:`CourseError` for an unknown type, unknown keys or non-positive sizes.
+    :class:`CourseError` for an unknown type, unknown keys or non-positive sizes. ``musicnn`` takes an optional
+    ``rms_dbfs`` (a level below 0 dBFS each segment is scaled to; absent: none, as in models before issue 29).
 
     Examples
     --------
@@ -66,13 +70,16 @@ def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(spec, dict) or spec.get("type") not in _DEFAULTS:
         raise CourseError(f"a feature spec is a dict with a 'type' key ({', '.join(map(repr, _DEFAULTS))}); got {spec!r}")
-    if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"}:
+    if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"} - ({"rms_dbfs"} if spec["type"] == "musicnn" else set()):
         raise CourseError(f"unknown key(s) {sorted(unknown)} in {spec['type']} feature spec {spec!r}")
     out = {"type": spec["type"], **_DEFAULTS[spec["type"]], **spec}
-    for key in set(out) - {"type", "top_db"}:
+    if "rms_dbfs" in out and not (isinstance(out["rms_dbfs"], (int, float)) and -100 < out["rms_dbfs"] < 0):
+        raise CourseError(f"rms_dbfs must be a level in dBFS between -100 and 0 in feature spec {spec!r}")
+    for key in set(out) - {"type", "top_db", "rms_dbfs"}:
         if int(out[key]) != out[key] or out[key] <= 0:
             raise CourseError(f"{key} must be a positive integer in feature spec {spec!r}")
         out[key] = int(out[key])
+    out |= {"rms_dbfs": float(out["rms_dbfs"])} if "rms_dbfs" in out else {}
     return {**out, "top_db": float(out["top_db"])} if "top_db" in out else out
 
 
@@ -257,7 +264,7 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = 
 #: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
 #: embeddings (:func:`fit_model`), no network to build.
 KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
-         "transfer": (MUSICNN_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
+         "transfer": (TRANSFER_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
 
 
 def model_input(X: np.ndarray, kind: str) -> np.ndarray:

@@ -15,7 +15,7 @@ pytest.importorskip("tensorflow")
 from helpers import train  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.train import (  # noqa: E402
-    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
+    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
     model_input, segment_dataset, segment_features,
 )
 
@@ -34,6 +34,13 @@ def test_check_spec_defaults_and_errors():
         check_spec({"type": "mfcc", "hop_length": 0})
     with pytest.raises(CourseError, match="'type' key"):
         check_spec({"n_mfcc": 13})
+    assert check_spec(TRANSFER_SPEC) == {"type": "musicnn", "n_mels": 96, "n_fft": 512, "hop_length": 256, "rms_dbfs": -20.0}
+    assert "rms_dbfs" not in check_spec({"type": "musicnn"})  # optional: older transfer models have none
+    for bad in ({"type": "musicnn", "rms_dbfs": 3.0}, {"type": "musicnn", "rms_dbfs": "loud"}):
+        with pytest.raises(CourseError, match="rms_dbfs must be a level"):
+            check_spec(bad)
+    with pytest.raises(CourseError, match="unknown key"):
+        check_spec({"type": "mfcc", "rms_dbfs": -20.0})
 
 
 def test_feature_shapes_and_layout():

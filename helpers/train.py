@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .audio import DEFAULT_SR, load_audio, segment
+from .audio import DEFAULT_SR, add_noise, load_audio, segment
 from .config import cache_dir, file_digest, import_tensorflow, seed_everything, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES, gtzan_clips
 from .errors import AudioError, CourseError
@@ -35,7 +35,7 @@ from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
 __all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
-           "segment_dataset", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
+           "segment_dataset", "add_noisy_copies", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,12 +126,16 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
     return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
-def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None) -> np.ndarray | str:
-    """Features of one clip, or why it cannot be used (for the parallel workers, which watch ``parent``)."""
+def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None,
+                   noise: tuple | None = None) -> np.ndarray | str:
+    """Features of one clip (plus white noise at ``noise = (snr_db, seed)``), or why it cannot be used (for the
+    parallel workers, which watch ``parent``)."""
     if parent is not None:
         stop_with_parent(parent)
     try:
-        return segment_features(clip_segments(path, sr=sr, segment_seconds=seconds), sr, spec)
+        y, sr = load_audio(path, sr=sr, mono=True)
+        y = y if noise is None else add_noise(y, snr_db=noise[0], seed=noise[1])
+        return segment_features(segment(y, sr=sr, seconds=seconds, source=path), sr, spec)
     except AudioError as exc:
         return str(exc)
 
@@ -152,7 +156,8 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
                     cache: bool = True, n_jobs: int | None = None, progress: bool = False) -> dict[str, Any]:
     """Cut every clip into segments and compute their features (cached, keyed by the clips' content).
 
-    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`); a clip
+    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`), and optionally
+    ``snr_db`` and ``noise_seed`` (white noise added to each clip, :func:`helpers.audio.add_noise`); a clip
     shorter than one segment is skipped. The cache, ``build/cache/features/segments_<key>.npz``, is reused
     when its key (settings, clip ids, genres and file contents) matches; a missing or unreadable one is
     rebuilt and written atomically. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
@@ -172,7 +177,9 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         raise CourseError(f"clips table lacks column(s) {sorted(missing)}")
     meta = {"spec": spec, "sample_rate": int(sr), "segment_seconds": float(segment_seconds)}
     listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
-    path = cache_dir("features") / f"segments_{_content_key(clips, list(meta.values()))}.npz" if cache else None
+    noise = list(zip(clips["snr_db"], clips["noise_seed"])) if "snr_db" in clips else [None] * len(clips)
+    key = _content_key(clips, list(meta.values()) + ([[float(s), int(n)] for s, n in noise] if "snr_db" in clips else []))
+    path = cache_dir("features") / f"segments_{key}.npz" if cache else None
     if path and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -186,10 +193,10 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
     # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
     # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
-    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec)] if n_jobs != 1 and rows else []
+    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, noise[0])] if n_jobs != 1 and rows else []
     results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None)
-        for _, _, p in rows[len(results):])
+        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None, n)
+        for (_, _, p), n in zip(rows[len(results):], noise[len(results):]))
     kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
     meta["skipped"] = [r for r in results if isinstance(r, str)]
     if not kept:
@@ -204,6 +211,30 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{k: ds[k] for k in ("X", "y", "genres", "clip_id")})
         write_atomic(path, buffer.getvalue())
     return ds | {"skipped": listed + meta["skipped"]}
+
+
+def add_noisy_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[str, np.ndarray], *, seed: int,
+                     snr_db: tuple[float, float] = (0.0, 20.0)) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Add one copy of every training clip with white noise (the transfer model's augmentation, issue 29).
+
+    ``ds``: :func:`segment_dataset` of ``clips``; ``parts``: its rows' ``train`` and ``val`` indices. Each clip
+    of ``parts["train"]`` (never a validation or test clip) gets noise at an SNR drawn uniformly from ``snr_db``
+    with ``seed``; its features are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows followed by
+    the noisy ones, whose indices are ``parts["noisy"]``.
+
+    Examples
+    --------
+    >>> X, y, parts = add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=42)  # doctest: +SKIP
+    >>> len(X) - len(ds["X"]) == len(parts["noisy"]) == len(tr)  # doctest: +SKIP
+    True
+    """
+    chosen = clips[clips["clip_id"].isin(set(ds["clip_id"][parts["train"]]))]
+    rng = np.random.default_rng(seed)
+    chosen = chosen.assign(snr_db=rng.uniform(*snr_db, len(chosen)), noise_seed=rng.integers(2**31, size=len(chosen)))
+    noisy = segment_dataset(chosen, ds["spec"], sr=ds["sample_rate"], segment_seconds=ds["segment_seconds"])
+    labels = np.array([list(ds["genres"]).index(g) for g in noisy["genres"]])[noisy["y"]]
+    rows = np.arange(len(ds["X"]), len(ds["X"]) + len(labels))
+    return np.concatenate([ds["X"], noisy["X"]]), np.concatenate([ds["y"], labels]), {**parts, "noisy": rows}
 
 
 def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None) -> Any:
@@ -287,7 +318,8 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
     ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
-    data directory) of the training and validation rows, and returns tagger + those two as Keras layers.
+    data directory) of the training, validation and ``parts["noisy"]`` rows (:func:`add_noisy_copies`), and
+    returns tagger + those two as Keras layers.
     Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
     ``best_epoch`` (1-based, one item).
 
@@ -326,7 +358,7 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     from sklearn.preprocessing import StandardScaler
 
     base = embedding_model(load_tagger(root=data_root))
-    rows = np.concatenate([parts["train"], parts["val"]])  # nothing stops early: the validation clips train too
+    rows = np.concatenate([parts["train"], parts["val"], parts.get("noisy", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
     embeddings = base.predict(X[rows], batch_size=64, verbose=0)
@@ -376,14 +408,18 @@ def _run(args: argparse.Namespace) -> int:
     tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
     split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
              f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
-    model, history = fit_model(args.model, ds["X"], ds["y"], {"train": tr, "val": va}, epochs=args.epochs, seed=args.seed,
-                               data_root=args.data_dir)
+    X, y, parts = (add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
+                   else (ds["X"], ds["y"], {"train": tr, "val": va}))
+    model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir)
     test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
     path = save_model(model, args.out, {
         "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
         "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
-        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0], "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
-    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips)"
+        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0],
+        **({"augmentation": "one copy of each training clip with white noise at an SNR drawn uniformly from 0-20 dB"}
+           if "noisy" in parts else {}), "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
+    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and a copy of "
+           f"each training clip with white noise at 0-20 dB SNR: {len(set(ds['clip_id'][tr]))} clips)"
            if args.model == "transfer" else f"epochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})")
     print(f"split: {split}\n{fit}\n"
           f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"

@@ -35,7 +35,7 @@ from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
 __all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
-           "segment_dataset", "add_noisy_copies", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
+           "segment_dataset", "add_noisy_copies", "unsure_statistics", "mahalanobis", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ def model_input(X: np.ndarray, kind: str) -> np.ndarray:
 
 def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
               seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
-              data_root: str | os.PathLike | None = None) -> tuple[Any, dict[str, list]]:
+              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, list]]:
     """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
 
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
@@ -319,8 +319,9 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
     ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
     data directory) of the training, validation and ``parts["noisy"]`` rows (:func:`add_noisy_copies`), and
-    returns tagger + those two as Keras layers.
-    Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
+    returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
+    holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`helpers.predict`
+    tells when a recording is unlike them. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
     ``best_epoch`` (1-based, one item).
 
     Examples
@@ -336,7 +337,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     seed_everything(seed)
     X, y = model_input(X, kind), np.asarray(y)
     if kind == "transfer":
-        return _fit_transfer(X, y, parts, data_root)
+        return _fit_transfer(X, y, parts, data_root, groups)
     norm = keras.layers.Normalization(axis=-1, name="normalise")
     norm.adapt(X[parts["train"]])
     model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
@@ -348,7 +349,62 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     return model, history
 
 
-def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any) -> tuple[Any, dict]:
+def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.95, folds: int = 5,
+                      seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """How far from the training clips a recording may lie: a shrunk Gaussian of clips' mean embeddings.
+
+    ``Z``: standardised embeddings, one row per patch; ``groups``: each row's clip. The clips' mean rows get a
+    mean and a Ledoit-Wolf covariance (``sklearn.covariance.LedoitWolf``: ``s * mu * I + (1 - s) * S``), kept as
+    ``center``, ``scale`` (``s * mu``) and ``components``, rows ``v_i * sqrt(l_i / (a (a + l_i)))`` for each
+    eigenvector ``v_i`` of ``(1 - s) * S`` with eigenvalue ``l_i``, so that the squared Mahalanobis distance of
+    ``x`` is ``|x - center|^2 / scale - |components @ (x - center)|^2``. ``threshold``: the ``quantile`` of the
+    distances of clips held out of the fit (``folds``-fold cross-validation by clip), so that about
+    ``1 - quantile`` of clips like the training clips lie beyond it; ``false_alarms``: that share, measured.
+
+    Examples
+    --------
+    >>> Z = np.random.default_rng(0).standard_normal((40, 8))
+    >>> stats = unsure_statistics(Z, np.arange(40) // 2)
+    >>> np.shape(stats["components"])[1], stats["quantile"], stats["clips"]
+    (8, 0.95, 20)
+    """
+    from sklearn.covariance import LedoitWolf
+    from sklearn.model_selection import KFold
+
+    ids, groups = np.unique(groups, return_inverse=True)
+    M = np.stack([np.mean(Z[groups == i], axis=0) for i in range(len(ids))]).astype(np.float64)
+
+    def fit(A: np.ndarray) -> dict[str, Any]:
+        lw = LedoitWolf().fit(A)
+        _, sv, vt = np.linalg.svd(A - A.mean(axis=0), full_matrices=False)
+        s, lam = lw.shrinkage_, (1 - lw.shrinkage_) * sv ** 2 / len(A)
+        a = s * np.sum(sv ** 2) / len(A) / A.shape[1]
+        return {"center": A.mean(axis=0), "scale": float(a), "components": vt * np.sqrt(lam / (a * (a + lam)))[:, None]}
+
+    held = np.zeros(len(M))
+    for rest, out in KFold(min(folds, len(M)), shuffle=True, random_state=seed).split(M):
+        held[out] = mahalanobis(M[out], fit(M[rest]))
+    threshold = float(np.quantile(held, quantile))
+    return {**fit(M), "threshold": threshold, "quantile": quantile, "clips": len(M),
+            "false_alarms": float(np.mean(held > threshold))}
+
+
+def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Mahalanobis distance of each row of ``x`` from :func:`unsure_statistics`' ``stats`` (metadata lists work).
+
+    Examples
+    --------
+    >>> stats = {"center": [0.0, 0.0], "scale": 4.0, "components": [[0.0, 0.0]]}
+    >>> mahalanobis(np.array([[2.0, 0.0], [0.0, 6.0]]), stats)
+    array([1., 3.])
+    """
+    x = np.atleast_2d(x) - np.asarray(stats["center"], dtype=np.float64)
+    d2 = np.sum(x ** 2, axis=1) / stats["scale"] - np.sum((x @ np.asarray(stats["components"]).T) ** 2, axis=1)
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
+                  groups: np.ndarray | None) -> tuple[Any, dict]:
     """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
     copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
     import keras
@@ -373,7 +429,12 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
     proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
     loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
-    return model, {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
+    history = {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
+    if groups is not None:  # the clean clips only: a noisy copy is not what the model should call familiar
+        clean = len(parts["train"]) + len(parts["val"])
+        stats = unsure_statistics(scaler.transform(embeddings[:clean]), np.asarray(groups)[rows[:clean]])
+        history["unsure"] = [{**stats, "min_top_probability": min(0.5, 2 / n)}]
+    return model, history
 
 
 def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> dict[str, Any]:
@@ -410,12 +471,14 @@ def _run(args: argparse.Namespace) -> int:
              f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
     X, y, parts = (add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
                    else (ds["X"], ds["y"], {"train": tr, "val": va}))
-    model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir)
+    model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir,
+                               groups=np.concatenate([ds["clip_id"], np.full(len(X) - len(ds["X"]), "")]))
     test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
     path = save_model(model, args.out, {
         "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
         "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
         "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0],
+        **({"unsure": history["unsure"][0]} if "unsure" in history else {}),
         **({"augmentation": "one copy of each training clip with white noise at an SNR drawn uniformly from 0-20 dB"}
            if "noisy" in parts else {}), "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
     fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and a copy of "

@@ -49,8 +49,8 @@ def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
     Examples
     --------
     >>> y = set_level(np.array([[0.5, -0.5], [0.01, -0.01], [0.0, 0.0]]))
-    >>> np.round(20 * np.log10(np.sqrt(np.mean(y ** 2, axis=1)) + 1e-12), 1)
-    array([ -20.,  -20., -240.])
+    >>> np.round(20 * np.log10(np.sqrt(np.mean(y ** 2, axis=1)) + 1e-12), 1).tolist()
+    [-20.0, -20.0, -240.0]
     """
     segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
     target = 10 ** (rms_dbfs / 20)

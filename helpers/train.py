@@ -6,7 +6,9 @@ GTZAN clip in the data directory, prints the held-out accuracy and writes one ``
 (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
 and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
 fits a logistic regression on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
-notebook 09) of 2.992 s patches at 16 kHz, and saves tagger + regression (as Keras layers) as one model.
+notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with a noisy copy of each training clip
+(issue 29), and saves tagger + regression (as Keras layers) as one model, with the statistics that
+:func:`helpers.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations

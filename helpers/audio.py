@@ -15,7 +15,7 @@ import soundfile as sf
 
 from .errors import AudioError, not_a_command
 
-__all__ = ["DEFAULT_SR", "load_audio", "segment", "n_segments"]
+__all__ = ["DEFAULT_SR", "load_audio", "segment", "n_segments", "add_noise"]
 
 DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa's default)
 
@@ -123,6 +123,22 @@ def segment(y: np.ndarray, *, sr: int, seconds: float = 3.0, hop_seconds: float 
     if count == 0:
         raise AudioError(f"{name}{len(y) / sr:.2f} s of audio is shorter than one {seconds:g} s segment")
     return np.stack([y[s : s + length] for s in np.arange(count) * hop])
+
+
+def add_noise(y: np.ndarray, *, snr_db: float, seed: int) -> np.ndarray:
+    """``y`` plus Gaussian white noise at a signal-to-noise ratio of ``snr_db`` (power over the whole signal), float32.
+
+    Examples
+    --------
+    >>> y = np.sin(np.linspace(0, 2000, 100000)).astype(np.float32)
+    >>> noisy = add_noise(y, snr_db=10.0, seed=0)
+    >>> round(float(10 * np.log10(np.mean(y ** 2) / np.mean((noisy - y) ** 2))), 1)
+    10.0
+    """
+    y = np.asarray(y, dtype=np.float32)
+    noise = np.random.default_rng(seed).standard_normal(y.shape)
+    noise *= np.sqrt(np.mean(np.square(y, dtype=np.float64)) / 10 ** (snr_db / 10) / np.mean(noise ** 2))
+    return (y + noise).astype(np.float32)
 
 
 if __name__ == "__main__":

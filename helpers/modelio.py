@@ -3,7 +3,8 @@
 :func:`save_model` writes the zip archive with ``model.save`` and adds ``course_metadata.json`` (Keras ignores
 it). The schema, for every model kind: ``kind`` (``"lstm"``, ``"cnn"``, ``"transfer"``), ``genres`` (class names in label
 order), ``sample_rate`` (Hz), ``segment_seconds``, ``feature_spec`` (:func:`helpers.train.check_spec`); the
-command line adds ``split``, ``seed``, ``epochs_run``, ``best_epoch``, ``test_metrics``. There is no mean/std:
+command line adds ``split``, ``seed``, ``epochs_run``, ``best_epoch``, ``test_metrics`` (transfer models also
+``augmentation`` and ``unsure``: :func:`helpers.train.unsure_statistics`, read by :func:`helpers.predict.is_unsure`). There is no mean/std:
 the model's first layer (``keras.layers.Normalization``) normalises its input.
 """
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """Classify audio files with a model saved by :func:`helpers.modelio.save_model`.
 
-``python -m helpers.predict FILE [FILE ...] --model PATH [--json]`` prints each file's genre and top-3
-probabilities: the file (wav, flac, ogg, mp3, au; any channels and sample rate) is cut into back-to-back
-segments of the model's length and the segments' probabilities are averaged. A missing, empty, non-audio,
+``python -m helpers.predict FILE [FILE ...] --model PATH [--json] [--segments]`` prints each file's genre and
+top-3 probabilities: the file (wav, flac, ogg, mp3, au; any channels and sample rate) is cut into back-to-back
+segments of the model's length and the segments' probabilities are averaged. A transfer model trained since
+issue 29 also says whether it is unsure (:func:`is_unsure`); ``--segments`` adds each segment's genre. A missing, empty, non-audio,
 corrupt, silent or too-short file gets one line naming it and the reason; the other files are still
 classified. Exit status: 0 when every file was classified, 1 when any failed, 2 for usage errors.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -21,9 +23,9 @@ from .audio import load_audio, segment
 from .config import import_tensorflow
 from .errors import AudioError, CourseError
 from .modelio import load_model, read_metadata
-from .train import CNN_SPEC, model_input, segment_features
+from .train import CNN_SPEC, mahalanobis, model_input, segment_features
 
-__all__ = ["prepare_features", "predict_file", "format_result", "main"]
+__all__ = ["prepare_features", "is_unsure", "predict_file", "format_result", "main"]
 
 
 def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
@@ -39,12 +41,46 @@ def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarr
     return model_input(segment_features(segments, int(metadata["sample_rate"]), metadata["feature_spec"]), metadata["kind"])
 
 
-def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+def is_unsure(z: np.ndarray, proba: np.ndarray, stats: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a transfer model should not be trusted on a recording, and why (one line).
+
+    Unsure when the mean of its patches' standardised embeddings ``z`` lies beyond ``stats["threshold"]`` in
+    Mahalanobis distance from the training clips (:func:`helpers.train.unsure_statistics`: about 5 % of clips
+    like them do), or when the top mean probability in ``proba`` is below ``stats["min_top_probability"]``
+    (twice chance, at most 0.5: 0.2 for ten genres).
+
+    Examples
+    --------
+    >>> stats = {"center": [0.0], "scale": 1.0, "components": [[0.0]], "threshold": 3.0, "min_top_probability": 0.2}
+    >>> is_unsure(np.array([[5.0], [7.0]]), np.array([0.9, 0.1]), stats)
+    (True, 'not like the music it was trained on (distance 6.0 > 3.0)')
+    """
+    distance, top = float(mahalanobis(np.mean(z, axis=0), stats)[0]), float(np.max(proba))
+    if distance > stats["threshold"]:
+        return True, f"not like the music it was trained on (distance {distance:.1f} > {stats['threshold']:.1f})"
+    if top < stats["min_top_probability"]:
+        return True, f"no genre stands out (top probability {top:.2f} < {stats['min_top_probability']:.2f})"
+    return False, f"like the music it was trained on (distance {distance:.1f} <= {stats['threshold']:.1f}, top probability {top:.2f})"
+
+
+@functools.lru_cache(maxsize=4)
+def _with_embedding(model: Any) -> Any:
+    """The transfer model with a second output: the standardised embedding (its ``normalise`` layer)."""
+    import keras
+
+    return keras.Model(model.input, [model.output, model.get_layer("normalise").output])
+
+
+def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], *, segments: bool = False) -> dict[str, Any]:
     """Classify one audio file with a model and metadata from :func:`helpers.modelio.load_model`; never raises.
 
     Returns a dict: ``file``, ``genre`` (None on error), ``probabilities`` (genre -> mean over the segments;
     None on error), ``segments`` and ``error`` (None, or one line naming the file). Bytes of a file name that
-    are not UTF-8 show as U+FFFD in ``file`` and ``error``, so that every line prints and is valid JSON.
+    are not UTF-8 show as U+FFFD in ``file`` and ``error``, so that every line prints and is valid JSON. A
+    model whose metadata has ``unsure`` (transfer models since issue 29) adds ``unsure`` (bool) and
+    ``unsure_reason`` (:func:`is_unsure`; both None on error). ``segments=True`` adds ``timeline``: per
+    segment ``start``, ``end`` (seconds), ``genre`` and ``probabilities``; when the file does not end on a
+    segment boundary a last segment ends at the file's end, overlapping the one before (not in the average).
 
     Examples
     --------
@@ -52,21 +88,33 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any]) 
     'no_such.wav: file not found'
     """
     path = Path(path)
-    out: dict[str, Any] = {"file": _text(path), "genre": None, "probabilities": None, "segments": 0, "error": None}
+    out: dict[str, Any] = {"file": _text(path), "genre": None, "probabilities": None, "segments": 0, "error": None,
+                           **({"unsure": None, "unsure_reason": None} if "unsure" in metadata else {}),
+                           **({"timeline": None} if segments else {})}
     sr, seconds = int(metadata["sample_rate"]), float(metadata["segment_seconds"])
+    genres = [str(g) for g in metadata["genres"]]
     try:
         y, sr = load_audio(path, sr=sr, mono=True, min_duration=seconds, allow_silent=False)
         segs = segment(y, sr=sr, seconds=seconds, source=path)
-        proba = np.asarray(model.predict(prepare_features(segs, metadata), verbose=0), dtype=np.float64)
+        n, length = len(segs), segs.shape[1]
+        batch = np.vstack([segs, y[None, -length:]]) if segments and len(y) > n * length else segs
+        outputs = (_with_embedding(model) if "unsure" in out else model).predict(prepare_features(batch, metadata), verbose=0)
+        proba = np.asarray(outputs[0] if "unsure" in out else outputs, dtype=np.float64)
+        if "unsure" in out:
+            out["unsure"], out["unsure_reason"] = is_unsure(outputs[1][:n], proba[:n].mean(axis=0), metadata["unsure"])
     except Exception as exc:  # noqa: BLE001 - report, never crash on one file
         text = " ".join(str(exc).split()) or type(exc).__name__
         text = text if isinstance(exc, AudioError) else f"cannot be classified ({type(exc).__name__}: {text})"
         return {**out, "error": _text(text if str(path) in text else f"{path}: {text}")}
-    mean = proba.mean(axis=0)
+    mean = proba[:n].mean(axis=0)
     if not np.isfinite(mean).all():
-        return {**out, "error": f"{out['file']}: the model gave probabilities that are not finite numbers"}
-    genres = [str(g) for g in metadata["genres"]]
-    return {**out, "genre": genres[int(mean.argmax())], "segments": int(len(segs)),
+        return {**out, "error": f"{out['file']}: the model gave probabilities that are not finite numbers",
+                **({"unsure": None, "unsure_reason": None} if "unsure" in out else {})}
+    if segments:
+        starts = [i * length for i in range(n)] + [len(y) - length] * (len(proba) - n)
+        out["timeline"] = [{"start": round(s / sr, 3), "end": round((s + length) / sr, 3), "genre": genres[int(p.argmax())],
+                            "probabilities": {g: round(float(q), 6) for g, q in zip(genres, p)}} for s, p in zip(starts, proba)]
+    return {**out, "genre": genres[int(mean.argmax())], "segments": int(n),
             "probabilities": {g: round(float(p), 6) for g, p in zip(genres, mean)}}
 
 
@@ -76,7 +124,8 @@ def _text(text: Any) -> str:
 
 
 def format_result(result: dict[str, Any], top: int = 3) -> str:
-    """One line: ``FILE: GENRE (g1 0.91, g2 0.05, g3 0.02; N segments)`` or ``error: reason``.
+    """One line: ``FILE: GENRE (g1 0.91, g2 0.05, g3 0.02; N segments)`` or ``error: reason``; `` unsure: reason``
+    after it when the model is unsure, and a line ``  START-END s: GENRE P`` per segment of a ``timeline``.
 
     Examples
     --------
@@ -88,7 +137,10 @@ def format_result(result: dict[str, Any], top: int = 3) -> str:
         return f"error: {result['error']}"
     probs = ", ".join(f"{g} {p:.3f}" for g, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:top])
     n = result["segments"]
-    return f"{result['file']}: {result['genre']} ({probs}; {n} segment{'' if n == 1 else 's'})"
+    mark = f" unsure: {result['unsure_reason']}" if result.get("unsure") else ""
+    timeline = "".join(f"\n  {s['start']:.2f}-{s['end']:.2f} s: {s['genre']} {s['probabilities'][s['genre']]:.2f}"
+                       for s in result.get("timeline") or [])
+    return f"{result['file']}: {result['genre']} ({probs}; {n} segment{'' if n == 1 else 's'}){mark}{timeline}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,11 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["song.mp3", "--model", "build/models/lstm.keras", "--json"])  # doctest: +SKIP
     0
     """
-    parser = argparse.ArgumentParser(prog="python -m helpers.predict", description="Predict the genre of "
+    parser = argparse.ArgumentParser(prog="python -m helpers.predict", usage="%(prog)s [-h] --model MODEL [--json] "
+                                     "[--segments] FILE [FILE ...]", description="Predict the genre of "
                                      "audio files with a course model (.keras file from helpers.train).")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (wav, flac, ogg, mp3, au)")
     parser.add_argument("--model", required=True, type=Path, help="model file written by python -m helpers.train")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument("--segments", action="store_true", help="also each segment's start and end (s), genre and "
+                        "probabilities (JSON: timeline); any model kind")
+    parser.epilog = ("A transfer model (helpers.train transfer, since issue 29) also says whether it is unsure: when the "
+                     "recording is unlike the music it was trained on, or no genre stands out (JSON: unsure, unsure_reason; "
+                     "lstm and cnn models and older transfer models do not, and their JSON has no such keys).")
     args = parser.parse_args(argv)
     try:
         read_metadata(args.model)  # fast checks before TensorFlow starts
@@ -117,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     try:
         for f in args.files:
-            result = predict_file(f, model, metadata)
+            result = predict_file(f, model, metadata, segments=args.segments)
             failed += result["error"] is not None
             line = json.dumps(result, allow_nan=False) if args.json else format_result(result)
             print(line, file=sys.stderr if result["error"] and not args.json else sys.stdout, flush=True)

@@ -21,7 +21,7 @@ from .config import cache_dir, write_atomic
 from .datasets import _WHEEL, _data_file
 from .errors import CourseError, not_a_command
 
-__all__ = ["MUSICNN_SPEC", "SAMPLE_RATE", "FRAMES", "PATCH_SECONDS", "MSD_TAGS", "log_mel", "checkpoint",
+__all__ = ["MUSICNN_SPEC", "SAMPLE_RATE", "FRAMES", "PATCH_SECONDS", "MSD_TAGS", "set_level", "log_mel", "checkpoint",
            "build_tagger", "load_tagger", "embedding_model"]
 
 #: The tagger's input features: mel power of 512-sample frames every 256 samples, 96 bands.
@@ -40,12 +40,32 @@ MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalis
 _POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4)))
 
 
+def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
+    """Each row of ``segments`` ``(n, samples)`` scaled to an RMS of ``rms_dbfs`` (dB re full scale), as float32.
+
+    The gain is at most 60 dB: a row quieter than ``rms_dbfs - 60`` dBFS (near silence) stays that much below
+    the target, and digital silence stays silence.
+
+    Examples
+    --------
+    >>> y = set_level(np.array([[0.5, -0.5], [0.01, -0.01], [0.0, 0.0]]))
+    >>> np.round(20 * np.log10(np.sqrt(np.mean(y ** 2, axis=1)) + 1e-12), 1).tolist()
+    [-20.0, -20.0, -240.0]
+    """
+    segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
+    target = 10 ** (rms_dbfs / 20)
+    rms = np.sqrt(np.mean(np.square(segments, dtype=np.float64), axis=-1, keepdims=True))
+    return (segments * (target / np.maximum(rms, target / 1000))).astype(np.float32)
+
+
 def log_mel(segments: np.ndarray, *, sr: int = SAMPLE_RATE, spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
     """The tagger's input for equal-length segments ``(n, samples)``: ``(n, samples // hop, n_mels)`` float32.
 
     ``log10(10000 * S + 1)`` of the mel power ``S``, taken in float32 (musicnn 0.1.0 casts ``S`` to float16
     first, where ``10000 * S`` overflows to infinity above 6.55). A segment of ``PATCH_SECONDS`` gives the
-    187 frames of one patch, the frames musicnn cuts from the whole clip's spectrogram.
+    187 frames of one patch, the frames musicnn cuts from the whole clip's spectrogram. A spec with
+    ``rms_dbfs`` (``python -m helpers.train transfer``'s) first scales each segment to that level
+    (:func:`set_level`), so that a quieter or louder copy of a recording gives the same input.
 
     Examples
     --------
@@ -55,6 +75,7 @@ def log_mel(segments: np.ndarray, *, sr: int = SAMPLE_RATE, spec: dict[str, Any]
     import librosa
 
     segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
+    segments = segments if spec.get("rms_dbfs") is None else set_level(segments, rms_dbfs=spec["rms_dbfs"])
     mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
                                          n_mels=spec["n_mels"])
     frames = np.swapaxes(mel, -1, -2)[:, :segments.shape[-1] // spec["hop_length"]]

@@ -6,7 +6,9 @@ GTZAN clip in the data directory, prints the held-out accuracy and writes one ``
 (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
 and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
 fits a logistic regression on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
-notebook 09) of 2.992 s patches at 16 kHz, and saves tagger + regression (as Keras layers) as one model.
+notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with a noisy copy of each training clip
+(issue 29), and saves tagger + regression (as Keras layers) as one model, with the statistics that
+:func:`helpers.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .audio import DEFAULT_SR, load_audio, segment
+from .audio import DEFAULT_SR, add_noise, load_audio, segment
 from .config import cache_dir, file_digest, import_tensorflow, seed_everything, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES, gtzan_clips
 from .errors import AudioError, CourseError
@@ -34,8 +36,8 @@ from .evaluation import clip_level, group_train_val_test_split, require_classes
 from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
-__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "check_spec", "segment_features", "clip_segments",
-           "segment_dataset", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
+__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
+           "segment_dataset", "add_noisy_copies", "unsure_statistics", "mahalanobis", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_l
 LOGMEL_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}
 #: The log-mel spec of the course's spectrogram CNN (notebook 08): 3 s segments -> 64 x 130.
 CNN_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 64, "n_fft": 2048, "hop_length": 512}
+#: The transfer model's input: the tagger's log-mel of each patch scaled to an RMS of -20 dBFS (issue 29: the
+#: level of a recording says nothing about its genre). A model whose spec lacks ``rms_dbfs`` saw the raw level.
+TRANSFER_SPEC: dict[str, Any] = {**MUSICNN_SPEC, "rms_dbfs": -20.0}
 
 #: The split every model kind uses: fractions of each genre's clips for validation and test (60/15/25).
 VAL_SIZE, TEST_SIZE = 0.15, 0.25
@@ -57,7 +62,8 @@ _DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 
 
 def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Validate a feature spec (``{"type": "mfcc" | "logmel" | "musicnn", ...}``) and fill in its defaults; raise
-    :class:`CourseError` for an unknown type, unknown keys or non-positive sizes.
+    :class:`CourseError` for an unknown type, unknown keys or non-positive sizes. ``musicnn`` takes an optional
+    ``rms_dbfs`` (a level below 0 dBFS each segment is scaled to; absent: none, as in models before issue 29).
 
     Examples
     --------
@@ -66,13 +72,16 @@ def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(spec, dict) or spec.get("type") not in _DEFAULTS:
         raise CourseError(f"a feature spec is a dict with a 'type' key ({', '.join(map(repr, _DEFAULTS))}); got {spec!r}")
-    if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"}:
+    if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"} - ({"rms_dbfs"} if spec["type"] == "musicnn" else set()):
         raise CourseError(f"unknown key(s) {sorted(unknown)} in {spec['type']} feature spec {spec!r}")
     out = {"type": spec["type"], **_DEFAULTS[spec["type"]], **spec}
-    for key in set(out) - {"type", "top_db"}:
+    if "rms_dbfs" in out and not (isinstance(out["rms_dbfs"], (int, float)) and -100 < out["rms_dbfs"] < 0):
+        raise CourseError(f"rms_dbfs must be a level in dBFS between -100 and 0 in feature spec {spec!r}")
+    for key in set(out) - {"type", "top_db", "rms_dbfs"}:
         if int(out[key]) != out[key] or out[key] <= 0:
             raise CourseError(f"{key} must be a positive integer in feature spec {spec!r}")
         out[key] = int(out[key])
+    out |= {"rms_dbfs": float(out["rms_dbfs"])} if "rms_dbfs" in out else {}
     return {**out, "top_db": float(out["top_db"])} if "top_db" in out else out
 
 
@@ -119,12 +128,16 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
     return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
-def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None) -> np.ndarray | str:
-    """Features of one clip, or why it cannot be used (for the parallel workers, which watch ``parent``)."""
+def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None,
+                   noise: tuple | None = None) -> np.ndarray | str:
+    """Features of one clip (plus white noise at ``noise = (snr_db, seed)``), or why it cannot be used (for the
+    parallel workers, which watch ``parent``)."""
     if parent is not None:
         stop_with_parent(parent)
     try:
-        return segment_features(clip_segments(path, sr=sr, segment_seconds=seconds), sr, spec)
+        y, sr = load_audio(path, sr=sr, mono=True)
+        y = y if noise is None else add_noise(y, snr_db=noise[0], seed=noise[1])
+        return segment_features(segment(y, sr=sr, seconds=seconds, source=path), sr, spec)
     except AudioError as exc:
         return str(exc)
 
@@ -145,7 +158,8 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
                     cache: bool = True, n_jobs: int | None = None, progress: bool = False) -> dict[str, Any]:
     """Cut every clip into segments and compute their features (cached, keyed by the clips' content).
 
-    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`); a clip
+    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`), and optionally
+    ``snr_db`` and ``noise_seed`` (white noise added to each clip, :func:`helpers.audio.add_noise`); a clip
     shorter than one segment is skipped. The cache, ``build/cache/features/segments_<key>.npz``, is reused
     when its key (settings, clip ids, genres and file contents) matches; a missing or unreadable one is
     rebuilt and written atomically. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
@@ -165,7 +179,9 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         raise CourseError(f"clips table lacks column(s) {sorted(missing)}")
     meta = {"spec": spec, "sample_rate": int(sr), "segment_seconds": float(segment_seconds)}
     listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
-    path = cache_dir("features") / f"segments_{_content_key(clips, list(meta.values()))}.npz" if cache else None
+    noise = list(zip(clips["snr_db"], clips["noise_seed"])) if "snr_db" in clips else [None] * len(clips)
+    key = _content_key(clips, list(meta.values()) + ([[float(s), int(n)] for s, n in noise] if "snr_db" in clips else []))
+    path = cache_dir("features") / f"segments_{key}.npz" if cache else None
     if path and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -179,10 +195,10 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
     # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
     # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
-    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec)] if n_jobs != 1 and rows else []
+    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, noise[0])] if n_jobs != 1 and rows else []
     results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None)
-        for _, _, p in rows[len(results):])
+        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None, n)
+        for (_, _, p), n in zip(rows[len(results):], noise[len(results):]))
     kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
     meta["skipped"] = [r for r in results if isinstance(r, str)]
     if not kept:
@@ -197,6 +213,30 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{k: ds[k] for k in ("X", "y", "genres", "clip_id")})
         write_atomic(path, buffer.getvalue())
     return ds | {"skipped": listed + meta["skipped"]}
+
+
+def add_noisy_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[str, np.ndarray], *, seed: int,
+                     snr_db: tuple[float, float] = (0.0, 20.0)) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Add one copy of every training clip with white noise (the transfer model's augmentation, issue 29).
+
+    ``ds``: :func:`segment_dataset` of ``clips``; ``parts``: its rows' ``train`` and ``val`` indices. Each clip
+    of ``parts["train"]`` (never a validation or test clip) gets noise at an SNR drawn uniformly from ``snr_db``
+    with ``seed``; its features are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows followed by
+    the noisy ones, whose indices are ``parts["noisy"]``.
+
+    Examples
+    --------
+    >>> X, y, parts = add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=42)  # doctest: +SKIP
+    >>> len(X) - len(ds["X"]) == len(parts["noisy"]) == len(tr)  # doctest: +SKIP
+    True
+    """
+    chosen = clips[clips["clip_id"].isin(set(ds["clip_id"][parts["train"]]))]
+    rng = np.random.default_rng(seed)
+    chosen = chosen.assign(snr_db=rng.uniform(*snr_db, len(chosen)), noise_seed=rng.integers(2**31, size=len(chosen)))
+    noisy = segment_dataset(chosen, ds["spec"], sr=ds["sample_rate"], segment_seconds=ds["segment_seconds"])
+    labels = np.array([list(ds["genres"]).index(g) for g in noisy["genres"]])[noisy["y"]]
+    rows = np.arange(len(ds["X"]), len(ds["X"]) + len(labels))
+    return np.concatenate([ds["X"], noisy["X"]]), np.concatenate([ds["y"], labels]), {**parts, "noisy": rows}
 
 
 def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None) -> Any:
@@ -257,7 +297,7 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = 
 #: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
 #: embeddings (:func:`fit_model`), no network to build.
 KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
-         "transfer": (MUSICNN_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
+         "transfer": (TRANSFER_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
 
 
 def model_input(X: np.ndarray, kind: str) -> np.ndarray:
@@ -273,15 +313,17 @@ def model_input(X: np.ndarray, kind: str) -> np.ndarray:
 
 def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
               seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
-              data_root: str | os.PathLike | None = None) -> tuple[Any, dict[str, list]]:
+              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, list]]:
     """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
 
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
     ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
-    data directory) of the training and validation rows, and returns tagger + those two as Keras layers.
-    Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
+    data directory) of the training, validation and ``parts["noisy"]`` rows (:func:`add_noisy_copies`), and
+    returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
+    holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`helpers.predict`
+    tells when a recording is unlike them. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
     ``best_epoch`` (1-based, one item).
 
     Examples
@@ -297,7 +339,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     seed_everything(seed)
     X, y = model_input(X, kind), np.asarray(y)
     if kind == "transfer":
-        return _fit_transfer(X, y, parts, data_root)
+        return _fit_transfer(X, y, parts, data_root, groups)
     norm = keras.layers.Normalization(axis=-1, name="normalise")
     norm.adapt(X[parts["train"]])
     model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
@@ -309,7 +351,62 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     return model, history
 
 
-def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any) -> tuple[Any, dict]:
+def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.95, folds: int = 5,
+                      seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """How far from the training clips a recording may lie: a shrunk Gaussian of clips' mean embeddings.
+
+    ``Z``: standardised embeddings, one row per patch; ``groups``: each row's clip. The clips' mean rows get a
+    mean and a Ledoit-Wolf covariance (``sklearn.covariance.LedoitWolf``: ``s * mu * I + (1 - s) * S``), kept as
+    ``center``, ``scale`` (``s * mu``) and ``components``, rows ``v_i * sqrt(l_i / (a (a + l_i)))`` for each
+    eigenvector ``v_i`` of ``(1 - s) * S`` with eigenvalue ``l_i``, so that the squared Mahalanobis distance of
+    ``x`` is ``|x - center|^2 / scale - |components @ (x - center)|^2``. ``threshold``: the ``quantile`` of the
+    distances of clips held out of the fit (``folds``-fold cross-validation by clip), so that about
+    ``1 - quantile`` of clips like the training clips lie beyond it; ``false_alarms``: that share, measured.
+
+    Examples
+    --------
+    >>> Z = np.random.default_rng(0).standard_normal((40, 8))
+    >>> stats = unsure_statistics(Z, np.arange(40) // 2)
+    >>> np.shape(stats["components"])[1], stats["quantile"], stats["clips"]
+    (8, 0.95, 20)
+    """
+    from sklearn.covariance import LedoitWolf
+    from sklearn.model_selection import KFold
+
+    ids, groups = np.unique(groups, return_inverse=True)
+    M = np.stack([np.mean(Z[groups == i], axis=0) for i in range(len(ids))]).astype(np.float64)
+
+    def fit(A: np.ndarray) -> dict[str, Any]:
+        lw = LedoitWolf().fit(A)
+        _, sv, vt = np.linalg.svd(A - A.mean(axis=0), full_matrices=False)
+        s, lam = lw.shrinkage_, (1 - lw.shrinkage_) * sv ** 2 / len(A)
+        a = s * np.sum(sv ** 2) / len(A) / A.shape[1]
+        return {"center": A.mean(axis=0), "scale": float(a), "components": vt * np.sqrt(lam / (a * (a + lam)))[:, None]}
+
+    held = np.zeros(len(M))
+    for rest, out in KFold(min(folds, len(M)), shuffle=True, random_state=seed).split(M):
+        held[out] = mahalanobis(M[out], fit(M[rest]))
+    threshold = float(np.quantile(held, quantile))
+    return {**fit(M), "threshold": threshold, "quantile": quantile, "clips": len(M),
+            "false_alarms": float(np.mean(held > threshold))}
+
+
+def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Mahalanobis distance of each row of ``x`` from :func:`unsure_statistics`' ``stats`` (metadata lists work).
+
+    Examples
+    --------
+    >>> stats = {"center": [0.0, 0.0], "scale": 4.0, "components": [[0.0, 0.0]]}
+    >>> mahalanobis(np.array([[2.0, 0.0], [0.0, 6.0]]), stats)
+    array([1., 3.])
+    """
+    x = np.atleast_2d(x) - np.asarray(stats["center"], dtype=np.float64)
+    d2 = np.sum(x ** 2, axis=1) / stats["scale"] - np.sum((x @ np.asarray(stats["components"]).T) ** 2, axis=1)
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
+                  groups: np.ndarray | None) -> tuple[Any, dict]:
     """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
     copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
     import keras
@@ -319,7 +416,7 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     from sklearn.preprocessing import StandardScaler
 
     base = embedding_model(load_tagger(root=data_root))
-    rows = np.concatenate([parts["train"], parts["val"]])  # nothing stops early: the validation clips train too
+    rows = np.concatenate([parts["train"], parts["val"], parts.get("noisy", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
     embeddings = base.predict(X[rows], batch_size=64, verbose=0)
@@ -334,7 +431,12 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
     proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
     loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
-    return model, {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
+    history = {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
+    if groups is not None:  # the clean clips only: a noisy copy is not what the model should call familiar
+        clean = len(parts["train"]) + len(parts["val"])
+        stats = unsure_statistics(scaler.transform(embeddings[:clean]), np.asarray(groups)[rows[:clean]])
+        history["unsure"] = [{**stats, "min_top_probability": min(0.5, 2 / n)}]
+    return model, history
 
 
 def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> dict[str, Any]:
@@ -369,14 +471,20 @@ def _run(args: argparse.Namespace) -> int:
     tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
     split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
              f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
-    model, history = fit_model(args.model, ds["X"], ds["y"], {"train": tr, "val": va}, epochs=args.epochs, seed=args.seed,
-                               data_root=args.data_dir)
+    X, y, parts = (add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
+                   else (ds["X"], ds["y"], {"train": tr, "val": va}))
+    model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir,
+                               groups=np.concatenate([ds["clip_id"], np.full(len(X) - len(ds["X"]), "")]))
     test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
     path = save_model(model, args.out, {
         "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
         "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
-        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0], "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
-    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips)"
+        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0],
+        **({"unsure": history["unsure"][0]} if "unsure" in history else {}),
+        **({"augmentation": "one copy of each training clip with white noise at an SNR drawn uniformly from 0-20 dB"}
+           if "noisy" in parts else {}), "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
+    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and a copy of "
+           f"each training clip with white noise at 0-20 dB SNR: {len(set(ds['clip_id'][tr]))} clips)"
            if args.model == "transfer" else f"epochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})")
     print(f"split: {split}\n{fit}\n"
           f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"

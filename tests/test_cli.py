@@ -26,8 +26,7 @@ from helpers.config import REPO_ROOT, seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.modelio import load_model, save_model  # noqa: E402
 from helpers.predict import predict_file, prepare_features  # noqa: E402
-from helpers.pretrained import MUSICNN_SPEC  # noqa: E402
-from helpers.train import CNN_SPEC, MFCC_SPEC, build_lstm, check_spec, fit_model, segment_features  # noqa: E402
+from helpers.train import CNN_SPEC, MFCC_SPEC, TRANSFER_SPEC, build_lstm, check_spec, fit_model, segment_features  # noqa: E402
 
 from .conftest import SR, sine  # noqa: E402
 
@@ -261,7 +260,7 @@ def test_train_transfer_cli_writes_a_model_predict_can_use(with_weights, tmp_pat
     text = capsys.readouterr().out
     assert "6 GTZAN clips -> 12 segments of 2.992 s, 2 genres" in text and "fit: logistic regression" in text
     model, meta = load_model(out)
-    assert meta["kind"] == "transfer" and meta["sample_rate"] == 16000 and meta["feature_spec"] == check_spec(MUSICNN_SPEC)
+    assert meta["kind"] == "transfer" and meta["sample_rate"] == 16000 and meta["feature_spec"] == check_spec(TRANSFER_SPEC)
     assert model.input_shape == (None, 187, 96) and model.output_shape == (None, 2)
     clip = with_weights / "gtzan" / "genres_original" / "rock" / "rock.00002.wav"
     assert predict_cli.main([str(clip), "--model", str(out), "--json"]) == 0

@@ -19,8 +19,12 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # weights: notebook 09, `python -m helpers.train transfer` and `helpers.predict` reuse it), about 190 lines.
 # Issue 18 added `check.exercise` and its table of exercise checks (notebooks 01-10), so 3,000. Issue 17 added
 # content keys and checksums for the caches, the workers' watch on their parent and the refusal of
-# `python -m helpers.<library module>`, about 90 lines, so 3,100.
-MAX_MODULES, MAX_LINES = 13, 3100
+# `python -m helpers.<library module>`, about 90 lines, so 3,100 (the package had grown to 3,130 by issue 30).
+# Issue 29 added the transfer model's level normalisation and noise augmentation (train, audio, pretrained) and
+# its unsure statistics and per-segment timeline (train.unsure_statistics/mahalanobis, predict), about 200
+# lines that both command lines need (the statistics are fitted where the model is and read where it predicts),
+# so 3,350.
+MAX_MODULES, MAX_LINES = 13, 3350
 
 
 def public_functions():

@@ -19,7 +19,7 @@ pytest.importorskip("tensorflow")
 
 from helpers.datasets import REGISTRY  # noqa: E402
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError  # noqa: E402
-from helpers.pretrained import (FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, build_tagger,  # noqa: E402
+from helpers.pretrained import (FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, build_tagger, set_level,  # noqa: E402
                                 checkpoint, embedding_model, load_tagger, log_mel)
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
@@ -100,6 +100,27 @@ def test_log_mel_known_answers():
     assert abs(centres[tone[FRAMES // 2].argmax()] - 1000) < 60  # the loudest band is the one around 1 kHz
     loud = log_mel(np.ones((1, n), dtype=np.float32) * 0.9 * np.sign(np.sin(2 * np.pi * 100 * t)))
     assert np.isfinite(loud).all() and loud.max() > np.log10(10000 * 6.55 + 1)  # float16 would be infinite here
+
+
+def test_set_level_scales_each_segment_to_the_target_rms_and_keeps_silence_silent():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4000)) * np.array([[0.5], [1e-3], [0.0]])
+    out = set_level(x, rms_dbfs=-20.0)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(np.square(out[:2], dtype=np.float64), axis=1)))
+    np.testing.assert_allclose(rms_db, [-20.0, -20.0], atol=1e-4)
+    assert out.dtype == np.float32 and not out[2].any()
+    np.testing.assert_allclose(out[0] / x[0], out[0, 0] / x[0, 0], rtol=1e-5)  # a gain, not a distortion
+    near_silence = set_level(np.full((1, 100), 1e-6), rms_dbfs=-20.0)  # -120 dBFS: at most 60 dB of gain
+    assert np.isclose(near_silence.max(), 1e-3)
+
+
+def test_log_mel_with_rms_dbfs_does_not_depend_on_the_level():
+    n = round(PATCH_SECONDS * SAMPLE_RATE)
+    y = (np.random.default_rng(1).standard_normal((2, n)) * 0.1).astype(np.float32)
+    spec = {**MUSICNN_SPEC, "rms_dbfs": -20.0}
+    np.testing.assert_allclose(log_mel(y * 0.01, spec=spec), log_mel(y, spec=spec), rtol=1e-4, atol=1e-4)
+    assert np.abs(log_mel(y * 0.01) - log_mel(y)).max() > 1  # without it the level shows
+    np.testing.assert_array_equal(log_mel(y, spec=MUSICNN_SPEC), log_mel(y))  # no key: the raw level, as before
 
 
 def test_checkpoint_is_extracted_once_into_the_data_directory(wheel_copy):

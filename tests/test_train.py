@@ -15,7 +15,7 @@ pytest.importorskip("tensorflow")
 from helpers import train  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.train import (  # noqa: E402
-    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
+    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_noisy_copies, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
     model_input, segment_dataset, segment_features,
 )
 
@@ -34,6 +34,13 @@ def test_check_spec_defaults_and_errors():
         check_spec({"type": "mfcc", "hop_length": 0})
     with pytest.raises(CourseError, match="'type' key"):
         check_spec({"n_mfcc": 13})
+    assert check_spec(TRANSFER_SPEC) == {"type": "musicnn", "n_mels": 96, "n_fft": 512, "hop_length": 256, "rms_dbfs": -20.0}
+    assert "rms_dbfs" not in check_spec({"type": "musicnn"})  # optional: older transfer models have none
+    for bad in ({"type": "musicnn", "rms_dbfs": 3.0}, {"type": "musicnn", "rms_dbfs": "loud"}):
+        with pytest.raises(CourseError, match="rms_dbfs must be a level"):
+            check_spec(bad)
+    with pytest.raises(CourseError, match="unknown key"):
+        check_spec({"type": "mfcc", "rms_dbfs": -20.0})
 
 
 def test_feature_shapes_and_layout():
@@ -107,6 +114,28 @@ def test_segment_dataset_segments_and_skips(clip_table):
         segment_dataset(clip_table.iloc[:0], MFCC_SPEC, cache=False, n_jobs=2)
     with pytest.raises(CourseError, match="lacks column"):
         segment_dataset(clip_table.drop(columns="path"), MFCC_SPEC)
+
+
+def test_add_noisy_copies_adds_one_noisy_copy_of_each_training_clip_only(clip_table):
+    from helpers.audio import add_noise
+
+    clips = clip_table.iloc[:3]
+    ds = segment_dataset(clips, LOGMEL_SPEC)
+    parts = {"train": np.arange(5), "val": np.arange(5, 6)}  # rock.00000, rock.00001 | blues.00000
+    X, y, out = add_noisy_copies(ds, clips, parts, seed=3)
+    assert len(X) == len(y) == 11 and list(out["noisy"]) == list(range(6, 11)) and list(y[6:]) == [1] * 5
+    np.testing.assert_array_equal(X[:6], ds["X"])
+    assert out["train"] is parts["train"] and out["val"] is parts["val"]
+    rng = np.random.default_rng(3)  # with the seed: an SNR, then a noise seed, one per training clip
+    snr, noise_seed = rng.uniform(0, 20, 2), rng.integers(2**31, size=2)
+    y0, _ = train.load_audio(clips.path.iloc[0], sr=SR)
+    noisy = add_noise(y0, snr_db=snr[0], seed=int(noise_seed[0]))
+    expected = segment_features(train.segment(noisy, sr=SR, seconds=3.0), SR, LOGMEL_SPEC)
+    np.testing.assert_allclose(X[6:9], expected, atol=1e-3)
+    assert np.abs(X[6:9] - X[:3]).mean() > 1  # the noise shows
+    again, _, _ = add_noisy_copies(ds, clips, parts, seed=3)  # the same seed: the same copies (from the cache)
+    other, _, _ = add_noisy_copies(ds, clips, parts, seed=4)
+    np.testing.assert_array_equal(again, X) and np.testing.assert_raises(AssertionError, np.testing.assert_array_equal, other, X)
 
 
 def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_table, monkeypatch):

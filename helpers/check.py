@@ -184,7 +184,7 @@ SOLUTION_CODE = re.compile(r"```python\n(.*?)```", re.S)
 _NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def solution_source(key: str) -> str:
+def _solution_source(key: str) -> str:
     """The code of exercise ``key``'s solution: the collapsed block after its check in notebook ``NN_*.ipynb``."""
     import json
 
@@ -208,7 +208,7 @@ def _run_solution(key: str, name: str, namespace: dict) -> None:
 
     scratch = dict(namespace)  # the learner's variables are left as they were
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(solution_source(key), f"<solution {key}>", "exec"), scratch)  # noqa: S102 - the course's own code
+        exec(compile(_solution_source(key), f"<solution {key}>", "exec"), scratch)  # noqa: S102 - the course's own code
     problem = _EXERCISES[key][1](scratch[name])
     if problem:
         raise CourseError(f"Exercise {key}: the solution fails its own check: {problem}")

@@ -255,6 +255,6 @@ def test_a_function_whose_body_is_still_the_placeholder_is_not_answered_yet(caps
 
 @pytest.mark.parametrize("key", sorted(SOLUTIONS))
 def test_every_committed_notebook_holds_its_solution_as_code(key):
-    code = check_module.solution_source(key)
+    code = check_module._solution_source(key)
     compile(code, key, "exec")
     assert re.search(r"^answer\b.*=|^def \w+\(", code, re.M), f"{key}: the solution defines no answer"

@@ -101,7 +101,7 @@ def summary(paths: list[Path]) -> str:
     fell outside the band the notebook checks (for true labels that must be none; for shuffled labels, all)."""
     import pandas as pd
 
-    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    table = pd.concat([pd.read_csv(p, dtype={"labels": str}) for p in paths], ignore_index=True)
     rows = []
     for (notebook, labels, what), runs in table.groupby(["notebook", "labels", "what"], sort=False):
         values = runs["value"]

@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(args.notebooks))
         return 0
     profiles = ["portable"] if args.portable else args.profiles
+    envs = {name: profile_env(name) for name in profiles}  # once: the same for every notebook
     for notebook in args.notebooks:
         out = args.out or ROOT / "build" / "sweep" / f"{notebook.stem}.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 writer.writerow(["notebook", "seed", "threads", "profile", "labels", "what", "value", "low", "high",
                                  "seconds"])
             for name in profiles:
-                env = profile_env(name)
+                env = envs[name]
                 if env is None:
                     print(f"{notebook.stem}: profile {name} skipped (this CPU cannot give it)", flush=True)
                     continue

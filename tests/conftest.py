@@ -73,3 +73,13 @@ def write_wav(tmp_path):
         return path
 
     return _write
+
+
+def load_script(path: Path, name: str | None = None):
+    """Import a script that is not in a package (``tools/*.py``, ``benchmarks/*.py``) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name or Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import io
 import subprocess
 import sys
@@ -11,11 +10,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from .conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "bundle.py"
-_spec = importlib.util.spec_from_file_location("bundle", SCRIPT)
-bundle = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bundle)
+bundle = load_script(SCRIPT)
 
 FILES = {"echonest/tracks.csv": b"track_id,genre\n1,Rock\n", "librosa/a.ogg": b"OggS" + b"\x01" * 5000,
          "gtzan/genres_original/blues/blues.00000.wav": bytes(range(256)) * 900, "librosa/a.txt": b"CC0\n"}

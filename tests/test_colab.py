@@ -1,7 +1,6 @@
 """The Colab setup cell: identical in every notebook, inert off Colab, badges made from its one address."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from .conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "colab_cell.py"
@@ -17,10 +17,7 @@ SCRIPT = ROOT / "tools" / "colab_cell.py"
 
 @pytest.fixture(scope="module")
 def cc():
-    spec = importlib.util.spec_from_file_location("colab_cell", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def setup_cells(root: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from .conftest import load_script
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # a Keras model being trained: its results depend on the machine
@@ -198,11 +199,7 @@ def test_make_test_checks_every_solution_and_make_student_drops_them():
 
 
 def test_the_teacher_copy_puts_every_solution_back_before_its_check():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("teacher_copy", NOTEBOOKS[0].parents[1] / "tools" / "teacher_copy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(NOTEBOOKS[0].parents[1] / "tools" / "teacher_copy.py")
     for number in EXERCISE_NOTEBOOKS:
         path = next(p for p in NOTEBOOKS if p.name.startswith(number))
         copy, moved = module.teacher_copy(nbformat.read(path, as_version=4))

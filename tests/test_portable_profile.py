@@ -1,23 +1,20 @@
 """tools/portable_profile.py: the environment of `make test-portable` (this CPU, one step lower)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from .conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "portable_profile.py"
 
 
 @pytest.fixture
 def pp(monkeypatch):
-    spec = importlib.util.spec_from_file_location("portable_profile", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def fake_cpu(monkeypatch, pp, *, machine="x86_64", features=(), dispatch=()):

@@ -1,21 +1,18 @@
 """tools/seed_sweep.py: the CPU profiles it runs under and the summary behind notebooks/results.md."""
 from __future__ import annotations
 
-import importlib.util
 import platform
 from pathlib import Path
 
 import pytest
+from .conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "seed_sweep.py"
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    spec = importlib.util.spec_from_file_location("seed_sweep", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_native_changes_nothing_and_portable_is_make_test_portables(sweep):

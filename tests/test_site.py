@@ -18,14 +18,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from .conftest import load_script
 
 # Sphinx 9 warns the theme and myst-parser of an API change that Sphinx 11 brings; not this course's code
 pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated. Check CHANGES for Sphinx API")
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("course_site_build", ROOT / "site" / "build.py")
-site_build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(site_build)
+site_build = load_script(ROOT / "site" / "build.py", "course_site_build")
 
 NOTEBOOKS = site_build.colab_cell.notebooks(ROOT)
 REPO = site_build.colab_cell.current_repo(ROOT)

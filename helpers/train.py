@@ -36,7 +36,7 @@ from .evaluation import clip_level, group_train_val_test_split, require_classes
 from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
-__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
+__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
            "segment_dataset", "add_noisy_copies", "unsure_statistics", "mahalanobis", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_l
 LOGMEL_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}
 #: The log-mel spec of the course's spectrogram CNN (notebook 08): 3 s segments -> 64 x 130.
 CNN_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 64, "n_fft": 2048, "hop_length": 512}
+#: The baseline of notebooks 07-09: an RBF SVM on the means and standard deviations of these 20 MFCCs.
+BASELINE_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 20, "n_fft": 2048, "hop_length": 512}
 #: The transfer model's input: the tagger's log-mel of each patch scaled to an RMS of -20 dBFS (issue 29: the
 #: level of a recording says nothing about its genre). A model whose spec lacks ``rms_dbfs`` saw the raw level.
 TRANSFER_SPEC: dict[str, Any] = {**MUSICNN_SPEC, "rms_dbfs": -20.0}

@@ -99,12 +99,14 @@ def test_no_terminal_escape_codes_in_stored_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_stored_outputs_are_what_a_reader_sees(path):
     """No progress-bar updates kept one after another (coalesce the streams after executing: CONTRIBUTING), no
-    NumPy scalar reprs like `np.int64(22050)` (print `.tolist()`), no download chatter (issue 18)."""
+    NumPy scalar reprs like `np.int64(22050)` (print `.tolist()`), no download chatter (issue 18), no empty
+    `<pre>` that Keras's rich console displays beside a printed model summary (issue 30)."""
     for cell in code_cells(path):
         text = output_text(cell)
         for pattern, what in ((r"\r(?!\n)", "a progress bar's every update (coalesce the streams)"),
                               (r"np\.(?:int|float|bool|str)_?\d*\(", "a NumPy scalar repr"),
-                              (r"Downloading data from", "download chatter")):
+                              (r"Downloading data from", "download chatter"),
+                              (r"<pre[^>]*>\s*</pre>", "an empty <pre> (Keras's rich console; drop the output)")):
             assert not re.search(pattern, text), f"{path.name}: {what} in a stored output:\n{cell.source[:300]}"
 
 

@@ -27,8 +27,9 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
 
     ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``; ``offset`` and
     ``duration`` (seconds) read a part. Raises :class:`AudioError` naming the file when it is missing, a folder,
-    empty, not decodable, without samples, shorter than ``min_duration`` seconds, or, with
-    ``allow_silent=False``, silent (RMS below -80 dBFS).
+    empty, not a regular file (a pipe or device: never opened), not decodable, without samples, shorter than
+    ``min_duration`` seconds, or, with ``allow_silent=False``, silent (RMS below -80 dBFS around the mean, so
+    that a constant offset counts as silence).
 
     Examples
     --------
@@ -42,6 +43,8 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         raise AudioError(f"{path}: file not found")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
+    if not path.is_file():  # checked before opening: reading a pipe or a device can wait for ever
+        raise AudioError(f"{path}: is not a regular file (a pipe, device or socket)")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
     named = _utf8(path)  # libsndfile cannot open a name that is not valid UTF-8: it then reads the open file
@@ -70,8 +73,8 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
     length = y.shape[-1] / sr_out
     if min_duration is not None and length + 1e-9 < min_duration:
         raise AudioError(f"{path}: {length:.2f} s long, shorter than the required {min_duration:g} s")
-    if not allow_silent and np.sqrt(np.mean(np.square(y, dtype=np.float64))) < 1e-4:  # -80 dBFS
-        raise AudioError(f"{path}: is silent (no sample above -80 dBFS)")
+    if not allow_silent and np.std(y, dtype=np.float64) < 1e-4:  # RMS around the mean: a DC offset is no sound
+        raise AudioError(f"{path}: is silent (below -80 dBFS once any constant offset is removed)")
     return y.astype(np.float32, copy=False), int(sr_out)
 
 

@@ -562,6 +562,8 @@ def _scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
     rows, bad = [], {}
     for path in sorted(p for p in Path(folder).glob("*/*") if p.suffix.lower() in {".wav", ".au"}):
         try:
+            if not path.is_file():  # a pipe or device: sf.info would wait for ever; the loader says what it is
+                raise ValueError("not a regular file")
             info = sf.info(str(path))
             if info.format == "RAW" or info.frames < _MIN_CLIP_SECONDS * info.samplerate:
                 raise ValueError("no audio header, or (nearly) no samples")

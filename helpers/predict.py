@@ -98,7 +98,12 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
         segs = segment(y, sr=sr, seconds=seconds, source=path)
         n, length = len(segs), segs.shape[1]
         batch = np.vstack([segs, y[None, -length:]]) if segments and len(y) > n * length else segs
-        outputs = (_with_embedding(model) if "unsure" in out else model).predict(prepare_features(batch, metadata), verbose=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, in one line instead of warnings
+            x = prepare_features(batch, metadata)
+        if not np.isfinite(x).all():
+            raise AudioError(f"{path}: its features are not finite numbers (peak sample {np.max(np.abs(y)):.3g}; "
+                             "audio lies within -1..1)")
+        outputs = (_with_embedding(model) if "unsure" in out else model).predict(x, verbose=0)
         proba = np.asarray(outputs[0] if "unsure" in out else outputs, dtype=np.float64)
         if "unsure" in out:
             out["unsure"], out["unsure_reason"] = is_unsure(outputs[1][:n], proba[:n].mean(axis=0), metadata["unsure"])

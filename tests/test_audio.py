@@ -1,6 +1,8 @@
 """helpers.audio: loading any format safely, counting and cutting segments."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -82,6 +84,40 @@ def test_silence(write_wav):
     assert not np.any(y)
     with pytest.raises(AudioError, match="quiet.wav: is silent"):
         load_audio(path, allow_silent=False)
+
+
+def test_a_constant_offset_is_silence(write_wav):
+    """A file holding only a DC offset (issue 33: it was classified as jazz with 0.9998) has no sound in it."""
+    path = write_wav(np.full(SR, 0.5, dtype=np.float32), "offset.wav")
+    with pytest.raises(AudioError, match=r"offset.wav: is silent \(below -80 dBFS once any constant offset"):
+        load_audio(path, allow_silent=False)
+    load_audio(write_wav(0.5 + sine(440, 1.0, amp=0.01), "offset_tone.wav"), allow_silent=False)  # sound on top
+
+
+def _finishes(call, seconds=20.0):
+    """Run ``call`` in a daemon thread; what it returned or raised, or "hung" after ``seconds``."""
+    import threading
+
+    result = []
+    def run():
+        try:
+            result.append(call())
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            result.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result[0] if result else "hung"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_pipe_is_refused_without_waiting_for_it(tmp_path):
+    """A FIFO named like a clip: opening it waits for a writer for ever (issue 33); refused before opening."""
+    fifo = tmp_path / "blues.00000.wav"
+    os.mkfifo(fifo)
+    outcome = _finishes(lambda: load_audio(fifo))
+    assert isinstance(outcome, AudioError), outcome
+    assert str(outcome) == f"{fifo}: is not a regular file (a pipe, device or socket)"
 
 
 def test_quiet_but_not_silent_is_allowed(write_wav):

@@ -65,6 +65,8 @@ def audio(tmp_path_factory):
     write("clip16k.au", sine(330, 10.0, sr=16000), 16000, format="AU", subtype="PCM_16")  # 10 s -> 3 segments
     write("silent.wav", np.zeros(5 * SR, dtype=np.float32), SR)
     write("short.wav", sine(330, 1.5), SR)
+    write("offset.wav", np.full(5 * SR, 0.5, dtype=np.float32), SR)  # a constant: no sound (issue 33)
+    write("huge.wav", 1e20 * sine(330, 7.0), SR, subtype="FLOAT")  # finite samples, features that overflow
     files["empty.wav"] = d / "empty.wav"
     files["empty.wav"].write_bytes(b"")
     files["notes.mp3"] = d / "notes.mp3"
@@ -84,6 +86,8 @@ BAD = {
     "corrupt.wav": "cannot be decoded as audio",
     "silent.wav": "is silent",
     "short.wav": "shorter than the required 3 s",
+    "offset.wav": "is silent",
+    "huge.wav": "its features are not finite numbers (peak sample 5e+19",
 }
 
 

@@ -6,6 +6,7 @@ import http.server
 import io
 import json
 import logging
+import os
 import shutil
 import tarfile
 import threading
@@ -184,6 +185,31 @@ def test_original_archive_layout_and_undecodable_clip(tmp_path, write_wav):
     assert all(why.startswith(f"{p}: ") for p, why in clips.attrs["unreadable"].items()), "each reason names its file"
     with pytest.warns(UserWarning, match="jazz.00054.au"):  # listed again on every call, not only the first
         datasets.gtzan_clips(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_pipe_among_the_clips_is_skipped_not_waited_for(tmp_path):
+    """The clip scan read a FIFO's header with sf.info and waited for ever (issue 33)."""
+    import numpy as np
+    import soundfile as sf
+
+    genre_dir = tmp_path / "gtzan" / "genres_original" / "rock"
+    genre_dir.mkdir(parents=True)
+    sf.write(genre_dir / "rock.00000.wav", 0.1 * np.ones(22050, dtype=np.float32), 22050)
+    os.mkfifo(genre_dir / "rock.00001.wav")
+    found = []
+    def scan():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found.append(datasets.gtzan_clips(tmp_path, with_split=False))
+    thread = threading.Thread(target=scan, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert found, "the clip scan is still waiting on the pipe"
+    clips = found[0]
+    assert clips["clip_id"].tolist() == ["rock.00000"]
+    assert list(clips.attrs["unreadable"].values()) == [
+        f"{genre_dir / 'rock.00001.wav'}: is not a regular file (a pipe, device or socket)"]
 
 
 # ----------------------------------------------------------------------------- downloads (local server)

@@ -24,6 +24,7 @@ __all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_meta
 METADATA_ENTRY = "course_metadata.json"
 FORMAT = "waveforms-to-genres model 2"  # 2: normalisation inside the model (1 kept a mean/std in the metadata)
 REQUIRED_KEYS = ("kind", "genres", "sample_rate", "segment_seconds", "feature_spec")
+MAX_METADATA_BYTES = 64 * 2**20  # a transfer model on all of GTZAN writes about 10 MB (its unsure statistics)
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) -> Path:
@@ -95,7 +96,12 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
                 what = "a Keras model" if "config.json" in names else "a zip archive"
                 raise CourseError(f"{path}: {what} without {METADATA_ENTRY}, so not a course model; "
                                   "save models with helpers.modelio.save_model")
-            meta = json.loads(zf.read(METADATA_ENTRY).decode("utf-8"))
+            with zf.open(METADATA_ENTRY) as entry:  # read at most the limit: a small archive can inflate to GBs
+                raw = entry.read(MAX_METADATA_BYTES + 1)
+            if len(raw) > MAX_METADATA_BYTES:
+                raise CourseError(f"{path}: {METADATA_ENTRY} is larger than {MAX_METADATA_BYTES // 2**20} MB, "
+                                  "far more than a course model's; not a course model")
+            meta = json.loads(raw.decode("utf-8"))
     except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
         raise CourseError(f"{path}: unreadable model file ({exc})") from exc
     if not isinstance(meta, dict):
@@ -104,6 +110,15 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise CourseError(f"{path}: {METADATA_ENTRY} lacks {', '.join(missing)}")
     if meta.get("format") != FORMAT:
         raise CourseError(f"{path}: written by an older version of the course ({meta.get('format')}); train it again")
+    genres, rate, seconds = meta["genres"], meta["sample_rate"], meta["segment_seconds"]
+    number = (int, float)
+    if problem := ("genres must be a list of two or more different names" if not isinstance(genres, list)
+                   or len(genres) < 2 or not all(isinstance(g, str) and g for g in genres) or len(set(genres)) < len(genres)
+                   else "sample_rate must be a whole number of Hz from 1,000 to 384,000" if type(rate) is not int
+                   or not 1000 <= rate <= 384_000
+                   else "segment_seconds must be a number from 0.1 to 600" if type(seconds) not in number
+                   or not 0.1 <= seconds <= 600 else None):
+        raise CourseError(f"{path}: {METADATA_ENTRY}: {problem}")
     return meta
 
 

@@ -75,6 +75,21 @@ def write_wav(tmp_path):
     return _write
 
 
+def rewrite_metadata(path: Path, **changes) -> None:
+    """Change a saved model file's course metadata in place (what a hand-edited file would say)."""
+    import json
+    import zipfile
+
+    from helpers.modelio import METADATA_ENTRY
+
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    entries[METADATA_ENTRY] = json.dumps(json.loads(entries[METADATA_ENTRY]) | changes).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+
+
 def load_script(path: Path, name: str | None = None):
     """Import a script that is not in a package (``tools/*.py``, ``benchmarks/*.py``) as a module."""
     import importlib.util

@@ -23,8 +23,10 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # Issue 29 added the transfer model's level normalisation and noise augmentation (train, audio, pretrained) and
 # its unsure statistics and per-segment timeline (train.unsure_statistics/mahalanobis, predict), about 200
 # lines that both command lines need (the statistics are fitted where the model is and read where it predicts),
-# so 3,350.
-MAX_MODULES, MAX_LINES = 13, 3350
+# so 3,350. Issue 33's first checks (pipes refused before opening, a constant offset as silence, features checked
+# for finiteness, model metadata read in bounded memory and its values checked), about 25 lines, so 3,375; issue 32
+# splits the package by audience.
+MAX_MODULES, MAX_LINES = 13, 3375
 
 
 def public_functions():

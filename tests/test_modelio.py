@@ -16,6 +16,8 @@ keras = pytest.importorskip("keras")
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.modelio import FORMAT, METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
+
+from .conftest import rewrite_metadata  # noqa: E402
 from helpers.train import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
 
 
@@ -125,3 +127,35 @@ def test_a_model_file_of_the_older_format_is_refused(tiny, tmp_path):
             zf.writestr(name, data)
     with pytest.raises(CourseError, match=r"m\.keras: written by an older version of the course .*; train it again"):
         load_model(path)
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"genres": "bluesrock"}, "genres must be a list of two or more different names"),     # its letters became genres
+    ({"genres": ["blues", "blues", "rock"]}, "genres must be a list of two or more different names"),
+    ({"sample_rate": 0}, "sample_rate must be a whole number of Hz from 1,000 to 384,000"),  # divided by zero
+    ({"sample_rate": 22050.5}, "sample_rate must be a whole number"),
+    ({"segment_seconds": 1e12}, "segment_seconds must be a number from 0.1 to 600"),       # overflowed
+    ({"segment_seconds": "3"}, "segment_seconds must be a number"),
+])
+def test_metadata_values_out_of_range_are_refused_in_one_line(tiny, tmp_path, changes, problem):
+    """Issue 33: these ended in a traceback (exit 1) or, for a string of genres, were accepted."""
+    model, _ = tiny
+    path = save_model(model, tmp_path / "m.keras", _metadata())
+    rewrite_metadata(path, **changes)
+    with pytest.raises(CourseError) as caught:
+        read_metadata(path)
+    assert str(caught.value).startswith(f"{path}: {METADATA_ENTRY}: {problem}")
+
+
+def test_metadata_that_inflates_beyond_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    """A small archive whose metadata member inflates far (1.6 GB took 44 s and 3.7 GB before, issue 33)."""
+    import helpers.modelio as modelio
+
+    monkeypatch.setattr(modelio, "MAX_METADATA_BYTES", 1000)  # the same code path as 64 MB, in a small test
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"format": FORMAT, "padding": " " * 100_000,
+                                                              "test_metrics": None, "best_epoch": 1}))
+    assert path.stat().st_size < 2000  # it compresses to almost nothing
+    with pytest.raises(CourseError, match=rf"bomb\.keras: {METADATA_ENTRY} is larger than 0 MB"):
+        read_metadata(path)

@@ -128,6 +128,10 @@ def _text(text: Any) -> str:
     return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _escaped(text: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def format_result(result: dict[str, Any], top: int = 3) -> str:
     """One line: ``FILE: GENRE (g1 0.91, g2 0.05, g3 0.02; N segments)`` or ``error: reason``; `` unsure: reason``
     after it when the model is unsure, and a line ``  START-END s: GENRE P`` per segment of a ``timeline``.
@@ -137,7 +141,11 @@ def format_result(result: dict[str, Any], top: int = 3) -> str:
     >>> format_result({"file": "a.wav", "genre": "jazz", "probabilities": {"jazz": 0.8, "rock": 0.2},
     ...                "segments": 1, "error": None})
     'a.wav: jazz (jazz 0.800, rock 0.200; 1 segment)'
+
+    A control character in a file name (a newline, a terminal escape) is printed escaped, as ``\\n`` or
+    ``\\x1b``: a name cannot split a result over two lines or reach the terminal raw (``--json`` keeps it as is).
     """
+    result = {**result, "file": _escaped(result["file"]), "error": result["error"] and _escaped(result["error"])}
     if result["error"]:
         return f"error: {result['error']}"
     probs = ", ".join(f"{g} {p:.3f}" for g, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:top])

@@ -313,3 +313,20 @@ def test_format_result_lines():
             "segments": 1, "error": None}
     assert predict_cli.format_result(good) == "a.wav: jazz (jazz 0.700, pop 0.150, rock 0.100; 1 segment)"
     assert predict_cli.format_result({**good, "error": "a.wav: file is empty"}) == "error: a.wav: file is empty"
+
+
+def test_a_file_name_cannot_forge_lines_or_reach_the_terminal_raw(lstm_file, audio, tmp_path, capsys):
+    """Issue 33: a newline in a name split a result over two lines (printing a fake "error:" line), and escape
+    sequences reached the terminal. Text output escapes them; JSON keeps the name as it is."""
+    import shutil
+
+    name = tmp_path / "song\nerror: all files deleted\x1b[2J.wav"
+    shutil.copy(audio["mono.wav"], name)
+    missing = tmp_path / "gone\x1b[31m.wav"
+    assert predict_cli.main([str(name), str(missing), "--model", str(lstm_file)]) == 1
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and err.count("\n") == 1 and "\x1b" not in out + err
+    assert out.startswith(str(tmp_path) + "/song\\nerror: all files deleted\\x1b[2J.wav: ")
+    assert err == f"error: {tmp_path}/gone\\x1b[31m.wav: file not found\n"
+    assert predict_cli.main([str(name), "--model", str(lstm_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["file"] == str(name)

@@ -111,13 +111,12 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if meta.get("format") != FORMAT:
         raise CourseError(f"{path}: written by an older version of the course ({meta.get('format')}); train it again")
     genres, rate, seconds = meta["genres"], meta["sample_rate"], meta["segment_seconds"]
-    number = (int, float)
-    if problem := ("genres must be a list of two or more different names" if not isinstance(genres, list)
-                   or len(genres) < 2 or not all(isinstance(g, str) and g for g in genres) or len(set(genres)) < len(genres)
-                   else "sample_rate must be a whole number of Hz from 1,000 to 384,000" if type(rate) is not int
-                   or not 1000 <= rate <= 384_000
-                   else "segment_seconds must be a number from 0.1 to 600" if type(seconds) not in number
-                   or not 0.1 <= seconds <= 600 else None):
+    names_ok = isinstance(genres, list) and all(isinstance(g, str) and g for g in genres) and len(set(genres)) > 1
+    if problem := ("genres must be a list of two or more different names" if not names_ok or len(set(genres)) < len(genres)
+                   else "sample_rate must be a whole number of Hz from 1,000 to 384,000"
+                   if type(rate) is not int or not 1000 <= rate <= 384_000
+                   else "segment_seconds must be a number from 0.1 to 600"
+                   if type(seconds) not in (int, float) or not 0.1 <= seconds <= 600 else None):
         raise CourseError(f"{path}: {METADATA_ENTRY}: {problem}")
     return meta
 

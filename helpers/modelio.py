@@ -111,8 +111,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if meta.get("format") != FORMAT:
         raise CourseError(f"{path}: written by an older version of the course ({meta.get('format')}); train it again")
     genres, rate, seconds = meta["genres"], meta["sample_rate"], meta["segment_seconds"]
-    names_ok = isinstance(genres, list) and all(isinstance(g, str) and g for g in genres) and len(set(genres)) > 1
-    if problem := ("genres must be a list of two or more different names" if not names_ok or len(set(genres)) < len(genres)
+    names_ok = isinstance(genres, list) and all(isinstance(g, str) and g for g in genres)
+    if problem := ("genres must be a list of two or more different names" if not names_ok or len(genres) < 2
+                   or len(set(genres)) < len(genres)
                    else "sample_rate must be a whole number of Hz from 1,000 to 384,000"
                    if type(rate) is not int or not 1000 <= rate <= 384_000
                    else "segment_seconds must be a number from 0.1 to 600"

@@ -75,6 +75,24 @@ def write_wav(tmp_path):
     return _write
 
 
+def finishes(call, seconds: float = 20.0):
+    """Run ``call`` in a daemon thread: what it returned or raised, or ``"hung"`` after ``seconds``."""
+    import threading
+
+    result = []
+
+    def run():
+        try:
+            result.append(call())
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            result.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result[0] if result else "hung"
+
+
 def rewrite_metadata(path: Path, **changes) -> None:
     """Change a saved model file's course metadata in place (what a hand-edited file would say)."""
     import json

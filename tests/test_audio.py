@@ -10,7 +10,7 @@ import soundfile as sf
 from helpers.audio import load_audio, n_segments, segment
 from helpers.errors import AudioError, CourseError
 
-from .conftest import SR, sine
+from .conftest import SR, finishes, sine
 
 
 @pytest.mark.parametrize(
@@ -94,28 +94,12 @@ def test_a_constant_offset_is_silence(write_wav):
     load_audio(write_wav(0.5 + sine(440, 1.0, amp=0.01), "offset_tone.wav"), allow_silent=False)  # sound on top
 
 
-def _finishes(call, seconds=20.0):
-    """Run ``call`` in a daemon thread; what it returned or raised, or "hung" after ``seconds``."""
-    import threading
-
-    result = []
-    def run():
-        try:
-            result.append(call())
-        except Exception as exc:  # noqa: BLE001 - the test looks at it
-            result.append(exc)
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    return result[0] if result else "hung"
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_a_pipe_is_refused_without_waiting_for_it(tmp_path):
     """A FIFO named like a clip: opening it waits for a writer for ever (issue 33); refused before opening."""
     fifo = tmp_path / "blues.00000.wav"
     os.mkfifo(fifo)
-    outcome = _finishes(lambda: load_audio(fifo))
+    outcome = finishes(lambda: load_audio(fifo))
     assert isinstance(outcome, AudioError), outcome
     assert str(outcome) == f"{fifo}: is not a regular file (a pipe, device or socket)"
 

@@ -22,6 +22,8 @@ from helpers import datasets
 from helpers.datasets import DataFile, Dataset
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError, DownloadError
 
+from .conftest import finishes
+
 # ----------------------------------------------------------------------------- registry
 
 
@@ -197,16 +199,12 @@ def test_a_pipe_among_the_clips_is_skipped_not_waited_for(tmp_path):
     genre_dir.mkdir(parents=True)
     sf.write(genre_dir / "rock.00000.wav", 0.1 * np.ones(22050, dtype=np.float32), 22050)
     os.mkfifo(genre_dir / "rock.00001.wav")
-    found = []
     def scan():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found.append(datasets.gtzan_clips(tmp_path, with_split=False))
-    thread = threading.Thread(target=scan, daemon=True)
-    thread.start()
-    thread.join(20)
-    assert found, "the clip scan is still waiting on the pipe"
-    clips = found[0]
+            return datasets.gtzan_clips(tmp_path, with_split=False)
+    clips = finishes(scan)
+    assert not isinstance(clips, (str, Exception)), f"the clip scan failed or is still waiting on the pipe: {clips!r}"
     assert clips["clip_id"].tolist() == ["rock.00000"]
     assert list(clips.attrs["unreadable"].values()) == [
         f"{genre_dir / 'rock.00001.wav'}: is not a regular file (a pipe, device or socket)"]

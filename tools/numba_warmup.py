@@ -40,11 +40,12 @@ def _calls() -> dict:
     import librosa.display
     import matplotlib.pyplot as plt
 
-    def show(y):
-        fig, ax = plt.subplots()
-        librosa.display.specshow(librosa.amplitude_to_db(np.abs(librosa.stft(y))), sr=SR, ax=ax)
-        librosa.display.waveshow(y, sr=SR, ax=ax)
-        plt.close(fig)
+    def show(draw):
+        def call(y):
+            fig, ax = plt.subplots()
+            draw(y, ax)
+            plt.close(fig)
+        return call
 
     return {
         "stft": lambda y: librosa.stft(y),
@@ -82,8 +83,8 @@ def _calls() -> dict:
         "hz_to_mel": lambda y: librosa.hz_to_mel(440.0),
         "hz_to_note": lambda y: librosa.hz_to_note([440.0, 261.6]),
         "note_to_hz": lambda y: librosa.note_to_hz(["A4", "C4"]),
-        "display.specshow": show,
-        "display.waveshow": show,
+        "display.specshow": show(lambda y, ax: librosa.display.specshow(np.abs(librosa.stft(y)), sr=SR, ax=ax)),
+        "display.waveshow": show(lambda y, ax: librosa.display.waveshow(y, sr=SR, ax=ax)),
         "load": lambda y: None,  # decoding (soundfile) and resampling (soxr): no numba code of their own
         "ex": lambda y: None,    # a file name: nothing to compile
     }

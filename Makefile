@@ -64,14 +64,23 @@ data: $(STAMP)
 bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
+# two pytest workers (pytest-xdist), each taking whole files; the numba warm-up first compiles librosa's cached
+# functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
+# JOBS=1 runs everything in one process, one file after the other, as before.
+JOBS ?= 2
+PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile)
+
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval --durations=20 tests $(NOTEBOOKS)
+	$(BIN)/python tools/numba_warmup.py
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 $(NOTEBOOKS) tests
 
 # the notebook checks again under tools/portable_profile.py: this CPU's instruction set one step lower
 # (AVX-512 -> AVX2 -> SSE4.1) for NumPy, oneDNN and numba, TensorFlow's oneDNN switched the other way and
 # MPLBACKEND=Agg, so an output that only this machine prints fails here and not on a learner's machine
 test-portable: $(STAMP)
-	$(TEST_ENV) $(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest --nbval --durations=20 $(NOTEBOOKS)
+	$(BIN)/python tools/portable_profile.py $(BIN)/python tools/numba_warmup.py
+	$(TEST_ENV) $(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 \
+	  $(NOTEBOOKS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests

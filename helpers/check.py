@@ -165,6 +165,14 @@ _EXERCISES = {  # key -> (what the answer is, its check: "" if right, else what 
     "10.2": ("the number of files computed again", _number(11, 0)),
     "10.3": ("a function hours_needed(audio_seconds, rate, cores)", _function([(f"{a}, {r}, {c}", (a, r, c),
         a / r / c / 3600) for a, r, c in ((360000, 100, 1), (106574 * 30, 50, 4), (343 * 86400, 80, 16))], 0.01)),
+    "11.1": ("the top probability of logits [2, 1, 0] at T = 2", _number(math.e / (math.e + math.e ** 0.5 + 1), 0.005)),
+    "11.2": ("a function snr_db(clean, noisy)", _function([(f"clean={c}, noisy={n}", (np.array(c), np.array(n)), v)
+        for c, n, v in (([1.0] * 4, [1.1] * 4, 20.0), ([3.0, 4.0], [3.0, 5.0], 10 * math.log10(25)),
+                        ([0.5, -0.5, 0.5], [1.0, -1.0, 1.0], 0.0), ([2.0, 0.0], [2.0, 0.2], 20 * math.log10(10)))], 0.01)),
+    "11.3": ("a function max_calibration_error(confidence, correct, bins=5)", _function([(f"{c}, {k}{', bins=2' if b else ''}",
+        (c, k, *b), v) for c, k, b, v in (([0.95, 0.95, 0.55, 0.55, 0.55], [1, 0, 1, 1, 0], (), 0.45),
+                                           ([0.3, 0.9], [0, 1], (), 0.3), ([1.0, 0.2], [1, 1], (), 0.8),
+                                           ([0.6, 0.7, 0.4], [1, 1, 0], (2,), 0.4))], 1e-6)),
 }
 
 

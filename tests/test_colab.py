@@ -32,7 +32,7 @@ def setup_cells(root: Path) -> dict[str, str]:
 
 def test_one_identical_setup_cell_in_every_notebook(cc):
     cells = setup_cells(ROOT)
-    assert len(cells) == 11
+    assert len(cells) == 12
     assert set(cells.values()) == {cc.CELL.format(repo=cc.current_repo())}
 
 

@@ -43,7 +43,7 @@ def output_text(cell) -> str:
 
 
 def test_the_notebooks_are_found():
-    assert len(NOTEBOOKS) == 11
+    assert len(NOTEBOOKS) == 12
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -138,6 +138,8 @@ CONCEPT_CALLS = {
     "09": ["tf.train.load_checkpoint(", ".set_weights(", "layers.Conv2D(", "LogisticRegression(", "cross_val_predict(",
            ".trainable = ", "TFRecordWriter(", "TFRecordDataset(", "tf.train.Example(", ".map(", ".cache(", ".shuffle(", ".batch(", ".prefetch("],
     "10": ["Client("],
+    "11": ["widgets.FileUpload(", "CalibrationDisplay.from_predictions(", "StratifiedGroupKFold(", "cross_val_predict(",
+           "minimize_scalar(", "mahalanobis(", "librosa.effects.pitch_shift("],
 }
 
 
@@ -150,7 +152,7 @@ def test_each_concept_is_taught_with_library_calls_in_its_notebook(number):
 
 
 # ---- the self-checking exercises and their learner copies (issue 18) ----
-EXERCISE_NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
+EXERCISE_NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11")
 EXERCISE_HEADING = re.compile(r"^### Exercise (\d\d\.\d+)", re.M)
 
 
@@ -194,7 +196,8 @@ def test_each_exercise_has_a_prompt_a_learner_cell_a_check_and_a_collapsed_solut
 def test_make_test_checks_every_solution_and_make_student_drops_them():
     makefile = (NOTEBOOKS[0].parents[1] / "Makefile").read_text(encoding="utf-8")
     assert "TEST_ENV := COURSE_CHECK_SOLUTIONS=1" in makefile
-    assert re.search(r"^\t\$\(TEST_ENV\) \$\(BIN\)/python -m pytest --nbval .*tests \$\(NOTEBOOKS\)$", makefile, re.M)
+    assert re.search(r"^\t\$\(TEST_ENV\) \$\(BIN\)/python -m pytest \$\(PYTEST_JOBS\) --nbval .*\$\(NOTEBOOKS\) tests$",
+                     makefile, re.M)
     assert "$(TEST_ENV) $(BIN)/python tools/portable_profile.py" in makefile
     assert "--TagRemovePreprocessor.remove_cell_tags='[\"solution\"]'" in makefile
     assert "--output-dir build/student" in makefile and "ClearOutputPreprocessor.enabled=True" in makefile

@@ -181,7 +181,7 @@ def test_home_page_lists_every_notebook(site, browser):
     hrefs = browser.execute_script(
         "return [...document.querySelectorAll('article a[href]')].map(a => a.getAttribute('href'))")
     listed = {unquote(urlparse(h).path) for h in hrefs if re.fullmatch(r"notebooks/\d\d_\w+\.html", h)}
-    assert len(NOTEBOOKS) == 11
+    assert len(NOTEBOOKS) == 12
     assert listed == {_page(p) for p in NOTEBOOKS}
     colab = {h for h in hrefs if h.startswith("https://colab.research.google.com/")}
     assert colab == {site_build.links(repo=REPO, path=f"notebooks/{p.name}")[0] for p in NOTEBOOKS}

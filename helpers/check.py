@@ -1,12 +1,10 @@
 """Checks that notebooks run on results which differ from machine to machine.
 
-A figure that comes out of training (an accuracy, a number of epochs) depends
-on the last bits of floating-point rounding, and those depend on the processor
-and the libraries' builds. Notebooks therefore print such a figure in a cell
-whose output the tests ignore, and check it in the next cell against a band
-measured over several seeds and machines: :func:`expect_range` prints one
-line that is the same on every machine, or stops the notebook with the value
-and the band when a broken pipeline leaves the band.
+A figure that comes out of training (an accuracy, a number of epochs) depends on the last bits of
+floating-point rounding, which depend on the processor and the libraries' builds. Notebooks print such a
+figure in a cell whose output the tests ignore, and check it in the next cell against a band measured over
+several seeds and machines: :func:`expect_range` prints one line that is the same on every machine, or stops
+the notebook with the value and the band when a broken pipeline leaves the band.
 """
 from __future__ import annotations
 
@@ -169,10 +167,9 @@ _EXERCISES = {  # key -> (what the answer is, its check: "" if right, else what 
     "11.2": ("a function snr_db(clean, noisy)", _function([(f"clean={c}, noisy={n}", (np.array(c), np.array(n)), v)
         for c, n, v in (([1.0] * 4, [1.1] * 4, 20.0), ([3.0, 4.0], [3.0, 5.0], 10 * math.log10(25)),
                         ([0.5, -0.5, 0.5], [1.0, -1.0, 1.0], 0.0), ([2.0, 0.0], [2.0, 0.2], 20 * math.log10(10)))], 0.01)),
-    "11.3": ("a function max_calibration_error(confidence, correct, bins=5)", _function([(f"{c}, {k}{', bins=2' if b else ''}",
-        (c, k, *b), v) for c, k, b, v in (([0.95, 0.95, 0.55, 0.55, 0.55], [1, 0, 1, 1, 0], (), 0.45),
-                                           ([0.3, 0.9], [0, 1], (), 0.3), ([1.0, 0.2], [1, 1], (), 0.8),
-                                           ([0.6, 0.7, 0.4], [1, 1, 0], (2,), 0.4))], 1e-6)),
+    "11.3": ("a function max_calibration_error(confidence, correct, bins=5)", _function([(f"{a}", a, v) for a, v in (
+        (([0.95, 0.95, 0.55, 0.55, 0.55], [1, 0, 1, 1, 0]), 0.45), (([0.3, 0.9], [0, 1]), 0.3),
+        (([1.0, 0.2], [1, 1]), 0.8), (([0.6, 0.7, 0.4], [1, 1, 0], 2), 0.4))], 1e-6)),
 }
 
 

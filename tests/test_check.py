@@ -80,6 +80,21 @@ def _balanced_accuracy(y_true, y_pred):
 
 
 # key -> (the solution's answer, as the committed notebook computes it, and typical wrong answers)
+def _bin_gaps(confidence, correct, bins):
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    return [(np.mean(which == b), abs(correct[which == b].mean() - confidence[which == b].mean()))
+            for b in range(bins) if np.any(which == b)]
+
+
+def _max_calibration_error(confidence, correct, bins=5):
+    return max(gap for _, gap in _bin_gaps(confidence, correct, bins))
+
+
+def _expected_calibration_error(confidence, correct, bins=5):
+    return sum(share * gap for share, gap in _bin_gaps(confidence, correct, bins))
+
+
 SOLUTIONS = {
     "01.1": (8000.0, [16000, 4000, 8001]),
     "01.2": (1000.0, [3000, 7000, 2000]),
@@ -115,6 +130,12 @@ SOLUTIONS = {
     "10.1": (30, [10, 33, 100]),
     "10.2": (11, [0, 1, 10]),
     "10.3": (lambda a, r, c: a / r / c / 3600, [lambda a, r, c: a / r / 3600, lambda a, r, c: a / r / c / 60]),
+    "11.1": (0.5065, [0.6652, 1 / 3, 0.42]),
+    "11.2": (lambda c, n: 10 * np.log10(np.sum(np.square(c)) / np.sum(np.square(np.subtract(n, c)))),
+             [lambda c, n: 10 * np.log10(np.sum(np.square(n)) / np.sum(np.square(np.subtract(n, c)))),
+              lambda c, n: 10 * np.log10(np.sum(np.abs(c)) / np.sum(np.abs(np.subtract(n, c))))]),
+    "11.3": (_max_calibration_error, [_expected_calibration_error,
+                                      lambda conf, ok, bins=5: float(np.max(np.abs(np.subtract(ok, conf))))]),
 }
 
 

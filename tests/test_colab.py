@@ -58,7 +58,7 @@ def test_a_fork_gets_every_address_rewritten(tmp_path, cc):
     done = subprocess.run([sys.executable, str(SCRIPT), "--repo", "https://github.com/someone/my-course.git",
                            "--root", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "12 file(s) changed" in done.stdout
+    assert "13 file(s) changed" in done.stdout
     texts = [p.read_text() for p in [tmp_path / "README.md", *(tmp_path / "notebooks").glob("*.ipynb")]]
     assert not any(old in t for t in texts)
     assert set(setup_cells(tmp_path).values()) == {cc.CELL.format(repo="someone/my-course")}

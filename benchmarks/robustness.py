@@ -5,18 +5,22 @@ Trains the transfer model the way the command line does (``segment_dataset``, th
 
 - ``before``: the raw level (``MUSICNN_SPEC``), no augmentation: the model of issue 29's report;
 - ``level``: each patch scaled to -20 dBFS RMS (``TRANSFER_SPEC``), no augmentation;
-- ``after``: ``level`` plus one noisy copy of each training clip (``add_noisy_copies``): today's command line.
+- ``noise``: ``level`` plus one noisy copy of each training clip (white noise, 0-20 dB SNR): the command line
+  from the first fix of issue 29 until the next one;
+- ``after``: ``level`` plus one copy of each training clip per kind of :data:`helpers.train.AUGMENTATIONS` (noise,
+  band limit, pitch, tempo; ``add_augmented_copies``): today's command line.
 
 and reports clip accuracy (mean patch probability) on held-out clips, clean and degraded. The degradations
 are fixed up front, not tuned: 6/20/30 dB quieter; white noise at 20/10/0 dB SNR (noise seed 2929 + clip
 number, never a training seed); telephone band (resampled to 8 kHz and back); pitch +2 semitones and 10 %
-faster (``librosa.effects``); clipping at a quarter of the clip's peak (-12 dB). Each is applied to the clip
+faster (``librosa.effects``); clipping at a quarter of the clip's peak (-12 dB); MP3 at 24 kbit/s (libsndfile). Each is applied to the clip
 at its own rate (22,050 Hz), which is then resampled to the tagger's 16 kHz as ``librosa.load`` does.
 
 Two blocks, for seeds 42 and 1:
 
-- ``validation``: fitted on the training clips only, scored on the validation clips. Whether the noise
-  augmentation is kept is decided here (its mean accuracy over the degraded conditions against ``level``'s).
+- ``validation``: fitted on the training clips only, scored on the validation clips. Whether each augmentation
+  step is kept is decided here (mean accuracy over the degraded conditions: ``noise`` against ``level``, ``after``
+  against ``noise``).
 - ``test``: fitted on training + validation clips as the command line does, scored on the test clips, which
   no choice looked at. For ``after`` it also reports how many test clips ``helpers.predict`` would call
   unsure.
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import os
 import sys
 import time
@@ -43,6 +48,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import librosa  # noqa: E402
 import pandas as pd  # noqa: E402
+import soundfile as sf  # noqa: E402
 
 from helpers import train  # noqa: E402
 from helpers.audio import add_noise, load_audio, segment  # noqa: E402
@@ -64,8 +70,18 @@ CONDITIONS = {
     "pitch +2 semitones": lambda y, sr, i: librosa.effects.pitch_shift(y, sr=sr, n_steps=2),
     "10 % faster": lambda y, sr, i: librosa.effects.time_stretch(y, rate=1.1),
     "clipped at peak/4": lambda y, sr, i: np.clip(y, -np.abs(y).max() / 4, np.abs(y).max() / 4),
+    "MP3 (24 kbit/s)": lambda y, sr, i: mp3(y, sr),
 }
-MODELS = {"before": MUSICNN_SPEC, "level": train.TRANSFER_SPEC, "after": train.TRANSFER_SPEC}
+MODELS = {"before": MUSICNN_SPEC, "level": train.TRANSFER_SPEC, "noise": train.TRANSFER_SPEC, "after": train.TRANSFER_SPEC}
+KINDS = {"noise": ("noise",), "after": tuple(train.AUGMENTATIONS)}  # the models trained with augmented copies
+
+
+def mp3(y: np.ndarray, sr: int) -> np.ndarray:
+    """``y`` encoded as MP3 by libsndfile at a low constant bit rate (24 kbit/s for GTZAN's mono 22,050 Hz), decoded."""
+    encoded = io.BytesIO()
+    sf.write(encoded, y, sr, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)
+    decoded = sf.read(io.BytesIO(encoded.getvalue()), dtype="float32")[0]
+    return np.resize(decoded, len(y)) if len(decoded) < len(y) else decoded[: len(y)]
 
 
 class CachedEmbeddings:
@@ -144,9 +160,9 @@ def main() -> int:
         for block, parts, scored in (("validation", {"train": tr, "val": va[:0]}, va), ("test", {"train": tr, "val": va}, te)):
             for name, spec in MODELS.items():
                 ds = data[name]
-                X, y, fit_parts = ((ds["X"], ds["y"], parts) if name != "after" else
-                                   train.add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=seed))
-                fit_parts = {**fit_parts, "val": parts["val"]}  # the noisy copies are of training clips only
+                X, y, fit_parts = ((ds["X"], ds["y"], parts) if name not in KINDS else
+                                   train.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
+                fit_parts = {**fit_parts, "val": parts["val"]}  # the copies are of training clips only
                 model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed, groups=np.r_[ds["clip_id"], np.full(len(X) - len(ds["X"]), "")])
                 apply, stats = head(model), (history.get("unsure") or [None])[0]
                 for condition in CONDITIONS:
@@ -179,9 +195,10 @@ def main() -> int:
         print(wide.round(2).to_string())
         if block == "validation":
             degraded = part[part.condition != "clean"].groupby("model")["accuracy"].mean()
-            keep = degraded["after"] >= degraded["level"]
-            print(f"noise augmentation: mean accuracy over the degraded conditions {degraded['after']:.3f} with it, "
-                  f"{degraded['level']:.3f} without: {'keep it' if keep else 'drop it'}")
+            for step, without, with_it in (("noise copies", "level", "noise"), ("band, pitch and tempo copies", "noise", "after")):
+                keep = degraded[with_it] >= degraded[without]
+                print(f"{step}: mean accuracy over the degraded conditions {degraded[with_it]:.3f} with them, "
+                      f"{degraded[without]:.3f} without: {'keep them' if keep else 'drop them'}")
     print(f"\nwritten to {args.out} ({time.time() - start:.0f} s)")
     return 0
 

@@ -15,7 +15,7 @@ import soundfile as sf
 
 from .errors import AudioError, not_a_command
 
-__all__ = ["DEFAULT_SR", "load_audio", "segment", "n_segments", "add_noise"]
+__all__ = ["DEFAULT_SR", "load_audio", "segment", "n_segments", "add_noise", "augment"]
 
 DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa's default)
 
@@ -142,6 +142,30 @@ def add_noise(y: np.ndarray, *, snr_db: float, seed: int) -> np.ndarray:
     noise = np.random.default_rng(seed).standard_normal(y.shape)
     noise *= np.sqrt(np.mean(np.square(y, dtype=np.float64)) / 10 ** (snr_db / 10) / np.mean(noise ** 2))
     return (y + noise).astype(np.float32)
+
+
+def augment(y: np.ndarray, *, sr: int, kind: str, amount: float, seed: int = 0) -> np.ndarray:
+    """``y`` changed as recordings differ from GTZAN's, float32: ``"noise"``, white noise at ``amount`` dB SNR
+    (:func:`add_noise`, ``seed``); ``"band"``, resampled to ``amount`` Hz and back, so nothing above ``amount / 2``
+    is left (a telephone: 8,000 Hz); ``"pitch"``, ``amount`` semitones higher; ``"tempo"``, ``amount`` times as fast.
+
+    Examples
+    --------
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
+    >>> [len(augment(y, sr=22050, kind=k, amount=a)) for k, a in [("band", 8000), ("pitch", 2), ("tempo", 1.25)]]
+    [22050, 22050, 17640]
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if kind == "noise":
+        return add_noise(y, snr_db=amount, seed=seed)
+    if kind == "band":
+        low = librosa.resample(y, orig_sr=sr, target_sr=int(amount))
+        return librosa.util.fix_length(librosa.resample(low, orig_sr=int(amount), target_sr=sr), size=len(y)).astype(np.float32)
+    if kind == "pitch":
+        return librosa.effects.pitch_shift(y, sr=sr, n_steps=amount).astype(np.float32)
+    if kind == "tempo":
+        return librosa.effects.time_stretch(y, rate=amount).astype(np.float32)
+    raise ValueError(f"augment: kind must be noise, band, pitch or tempo, not {kind!r}")
 
 
 if __name__ == "__main__":

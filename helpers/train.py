@@ -6,8 +6,8 @@ GTZAN clip in the data directory, prints the held-out accuracy and writes one ``
 (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
 and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
 fits a logistic regression on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
-notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with a noisy copy of each training clip
-(issue 29), and saves tagger + regression (as Keras layers) as one model, with the statistics that
+notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each training clip as a
+learner's recordings differ (noise, band limit, pitch, tempo: :data:`AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with the statistics that
 :func:`helpers.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .audio import DEFAULT_SR, add_noise, load_audio, segment
+from .audio import DEFAULT_SR, augment, load_audio, segment
 from .config import cache_dir, file_digest, import_tensorflow, seed_everything, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES, gtzan_clips
 from .errors import AudioError, CourseError
@@ -37,7 +37,7 @@ from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
 
 __all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
-           "segment_dataset", "add_noisy_copies", "unsure_statistics", "mahalanobis", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
+           "segment_dataset", "AUGMENTATIONS", "add_augmented_copies", "unsure_statistics", "mahalanobis", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,14 +131,14 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
 
 
 def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None,
-                   noise: tuple | None = None) -> np.ndarray | str:
-    """Features of one clip (plus white noise at ``noise = (snr_db, seed)``), or why it cannot be used (for the
-    parallel workers, which watch ``parent``)."""
+                   change: tuple | None = None) -> np.ndarray | str:
+    """Features of one clip (changed by :func:`helpers.audio.augment` with ``change = (kind, amount, seed)``), or
+    why it cannot be used (for the parallel workers, which watch ``parent``)."""
     if parent is not None:
         stop_with_parent(parent)
     try:
         y, sr = load_audio(path, sr=sr, mono=True)
-        y = y if noise is None else add_noise(y, snr_db=noise[0], seed=noise[1])
+        y = y if change is None else augment(y, sr=sr, kind=change[0], amount=change[1], seed=change[2])
         return segment_features(segment(y, sr=sr, seconds=seconds, source=path), sr, spec)
     except AudioError as exc:
         return str(exc)
@@ -161,7 +161,7 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     """Cut every clip into segments and compute their features (cached, keyed by the clips' content).
 
     ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`), and optionally
-    ``snr_db`` and ``noise_seed`` (white noise added to each clip, :func:`helpers.audio.add_noise`); a clip
+    ``augment``: ``(kind, amount, seed)`` for each clip, changed by :func:`helpers.audio.augment`; a clip
     shorter than one segment is skipped. The cache, ``build/cache/features/segments_<key>.npz``, is reused
     when its key (settings, clip ids, genres and file contents) matches; a missing or unreadable one is
     rebuilt and written atomically. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
@@ -181,8 +181,8 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         raise CourseError(f"clips table lacks column(s) {sorted(missing)}")
     meta = {"spec": spec, "sample_rate": int(sr), "segment_seconds": float(segment_seconds)}
     listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
-    noise = list(zip(clips["snr_db"], clips["noise_seed"])) if "snr_db" in clips else [None] * len(clips)
-    key = _content_key(clips, list(meta.values()) + ([[float(s), int(n)] for s, n in noise] if "snr_db" in clips else []))
+    noise = [(str(k), float(a), int(s)) for k, a, s in clips["augment"]] if "augment" in clips else [None] * len(clips)
+    key = _content_key(clips, list(meta.values()) + ([list(n) for n in noise] if "augment" in clips else []))
     path = cache_dir("features") / f"segments_{key}.npz" if cache else None
     if path and path.is_file():
         try:
@@ -217,28 +217,39 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     return ds | {"skipped": listed + meta["skipped"]}
 
 
-def add_noisy_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[str, np.ndarray], *, seed: int,
-                     snr_db: tuple[float, float] = (0.0, 20.0)) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Add one copy of every training clip with white noise (the transfer model's augmentation, issue 29).
+#: The training copies of ``python -m helpers.train transfer`` (issue 29): one per kind for each training clip, its
+#: amount drawn uniformly from the range (a pitch shift up or down): the ways a learner's recordings differ from GTZAN.
+AUGMENTATIONS = {"noise": (0.0, 20.0), "band": (6000.0, 12000.0), "pitch": (0.5, 2.5), "tempo": (0.85, 1.15)}
+AUGMENTED = ("copies of each training clip with white noise (0-20 dB SNR), a band limit (resampled to 6-12 kHz), "
+             "a pitch shift (0.5-2.5 semitones up or down) and a tempo change (0.85-1.15 times)")
+
+
+def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[str, np.ndarray], *, seed: int,
+                         kinds: tuple[str, ...] = tuple(AUGMENTATIONS)) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Add a changed copy of every training clip for each of ``kinds`` (the transfer model's augmentation, issue 29).
 
     ``ds``: :func:`segment_dataset` of ``clips``; ``parts``: its rows' ``train`` and ``val`` indices. Each clip
-    of ``parts["train"]`` (never a validation or test clip) gets noise at an SNR drawn uniformly from ``snr_db``
-    with ``seed``; its features are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows followed by
-    the noisy ones, whose indices are ``parts["noisy"]``.
+    of ``parts["train"]`` (never a validation or test clip) gets, per kind, an amount drawn from
+    :data:`AUGMENTATIONS` with ``seed`` (white noise at 0-20 dB SNR, a band limit of 6-12 kHz resampling, a pitch
+    shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the tempo: :func:`helpers.audio.augment`); its features
+    are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows, then the copies' rows (``parts["augmented"]``).
 
     Examples
     --------
-    >>> X, y, parts = add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=42)  # doctest: +SKIP
-    >>> len(X) - len(ds["X"]) == len(parts["noisy"]) == len(tr)  # doctest: +SKIP
+    >>> X, y, parts = add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=42)  # doctest: +SKIP
+    >>> len(X) - len(ds["X"]) == len(parts["augmented"])  # doctest: +SKIP
     True
     """
     chosen = clips[clips["clip_id"].isin(set(ds["clip_id"][parts["train"]]))]
-    rng = np.random.default_rng(seed)
-    chosen = chosen.assign(snr_db=rng.uniform(*snr_db, len(chosen)), noise_seed=rng.integers(2**31, size=len(chosen)))
-    noisy = segment_dataset(chosen, ds["spec"], sr=ds["sample_rate"], segment_seconds=ds["segment_seconds"])
-    labels = np.array([list(ds["genres"]).index(g) for g in noisy["genres"]])[noisy["y"]]
+    rng, copies = np.random.default_rng(seed), []
+    for kind in kinds:
+        amount = rng.uniform(*AUGMENTATIONS[kind], len(chosen)) * (rng.choice([-1, 1], len(chosen)) if kind == "pitch" else 1)
+        copies.append(chosen.assign(augment=list(zip([kind] * len(chosen), amount, rng.integers(2**31, size=len(chosen))))))
+    extra = segment_dataset(pd.concat(copies, ignore_index=True), ds["spec"], sr=ds["sample_rate"],
+                            segment_seconds=ds["segment_seconds"])
+    labels = np.array([list(ds["genres"]).index(g) for g in extra["genres"]])[extra["y"]]
     rows = np.arange(len(ds["X"]), len(ds["X"]) + len(labels))
-    return np.concatenate([ds["X"], noisy["X"]]), np.concatenate([ds["y"], labels]), {**parts, "noisy": rows}
+    return np.concatenate([ds["X"], extra["X"]]), np.concatenate([ds["y"], labels]), {**parts, "augmented": rows}
 
 
 def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None) -> Any:
@@ -322,7 +333,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
     ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
-    data directory) of the training, validation and ``parts["noisy"]`` rows (:func:`add_noisy_copies`), and
+    data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
     holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`helpers.predict`
     tells when a recording is unlike them. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
@@ -418,7 +429,7 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     from sklearn.preprocessing import StandardScaler
 
     base = embedding_model(load_tagger(root=data_root))
-    rows = np.concatenate([parts["train"], parts["val"], parts.get("noisy", [])]).astype(int)  # the validation clips train too
+    rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
     embeddings = base.predict(X[rows], batch_size=64, verbose=0)
@@ -473,7 +484,7 @@ def _run(args: argparse.Namespace) -> int:
     tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
     split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
              f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
-    X, y, parts = (add_noisy_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
+    X, y, parts = (add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
                    else (ds["X"], ds["y"], {"train": tr, "val": va}))
     model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir,
                                groups=np.concatenate([ds["clip_id"], np.full(len(X) - len(ds["X"]), "")]))
@@ -483,10 +494,10 @@ def _run(args: argparse.Namespace) -> int:
         "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
         "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0],
         **({"unsure": history["unsure"][0]} if "unsure" in history else {}),
-        **({"augmentation": "one copy of each training clip with white noise at an SNR drawn uniformly from 0-20 dB"}
-           if "noisy" in parts else {}), "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
-    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and a copy of "
-           f"each training clip with white noise at 0-20 dB SNR: {len(set(ds['clip_id'][tr]))} clips)"
+        **({"augmentation": AUGMENTED} if "augmented" in parts else {}),
+        "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
+    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and "
+           f"{AUGMENTED}: {len(set(ds['clip_id'][tr]))} clips)"
            if args.model == "transfer" else f"epochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})")
     print(f"split: {split}\n{fit}\n"
           f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"

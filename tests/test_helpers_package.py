@@ -24,9 +24,10 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # its unsure statistics and per-segment timeline (train.unsure_statistics/mahalanobis, predict), about 200
 # lines that both command lines need (the statistics are fitted where the model is and read where it predicts),
 # so 3,350. Issue 33's first checks (pipes refused before opening, a constant offset as silence, features checked
-# for finiteness, model metadata read in bounded memory and its values checked), about 25 lines, so 3,375; issue 32
-# splits the package by audience.
-MAX_MODULES, MAX_LINES = 13, 3375
+# for finiteness, model metadata read in bounded memory and its values checked), about 25 lines, so 3,375. Issue 29's
+# notebook 11 added its exercise checks and the band, pitch and tempo training copies (`audio.augment`,
+# `train.add_augmented_copies`), about 35 lines, so 3,425; issue 32 splits the package by audience.
+MAX_MODULES, MAX_LINES = 13, 3425
 
 
 def public_functions():

@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import librosa
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +16,7 @@ pytest.importorskip("tensorflow")
 from helpers import train  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.train import (  # noqa: E402
-    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_noisy_copies, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
+    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_augmented_copies, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
     model_input, segment_dataset, segment_features,
 )
 
@@ -116,26 +117,51 @@ def test_segment_dataset_segments_and_skips(clip_table):
         segment_dataset(clip_table.drop(columns="path"), MFCC_SPEC)
 
 
-def test_add_noisy_copies_adds_one_noisy_copy_of_each_training_clip_only(clip_table):
-    from helpers.audio import add_noise
+def test_add_augmented_copies_adds_one_copy_per_kind_of_each_training_clip_only(clip_table):
+    from helpers.audio import add_noise, augment
 
     clips = clip_table.iloc[:3]
     ds = segment_dataset(clips, LOGMEL_SPEC)
     parts = {"train": np.arange(5), "val": np.arange(5, 6)}  # rock.00000, rock.00001 | blues.00000
-    X, y, out = add_noisy_copies(ds, clips, parts, seed=3)
-    assert len(X) == len(y) == 11 and list(out["noisy"]) == list(range(6, 11)) and list(y[6:]) == [1] * 5
+    X, y, out = add_augmented_copies(ds, clips, parts, seed=3, kinds=("noise", "tempo"))
+    # rows 6-10: the noisy copies of rock.00000 (3 segments) and rock.00001 (2); then the tempo copies
+    assert len(X) == len(y) and list(out["augmented"]) == list(range(6, len(X))) and set(y[6:]) == {1}
     np.testing.assert_array_equal(X[:6], ds["X"])
     assert out["train"] is parts["train"] and out["val"] is parts["val"]
-    rng = np.random.default_rng(3)  # with the seed: an SNR, then a noise seed, one per training clip
+    rng = np.random.default_rng(3)  # with the seed, per kind: an amount per training clip, then a seed per clip
     snr, noise_seed = rng.uniform(0, 20, 2), rng.integers(2**31, size=2)
+    rate = rng.uniform(0.85, 1.15, 2)
     y0, _ = train.load_audio(clips.path.iloc[0], sr=SR)
     noisy = add_noise(y0, snr_db=snr[0], seed=int(noise_seed[0]))
-    expected = segment_features(train.segment(noisy, sr=SR, seconds=3.0), SR, LOGMEL_SPEC)
-    np.testing.assert_allclose(X[6:9], expected, atol=1e-3)
+    np.testing.assert_allclose(X[6:9], segment_features(train.segment(noisy, sr=SR, seconds=3.0), SR, LOGMEL_SPEC), atol=1e-3)
     assert np.abs(X[6:9] - X[:3]).mean() > 1  # the noise shows
-    again, _, _ = add_noisy_copies(ds, clips, parts, seed=3)  # the same seed: the same copies (from the cache)
-    other, _, _ = add_noisy_copies(ds, clips, parts, seed=4)
-    np.testing.assert_array_equal(again, X) and np.testing.assert_raises(AssertionError, np.testing.assert_array_equal, other, X)
+    faster = augment(y0, sr=SR, kind="tempo", amount=rate[0])
+    n_tempo = len(train.segment(faster, sr=SR, seconds=3.0))
+    np.testing.assert_allclose(X[11:11 + n_tempo], segment_features(train.segment(faster, sr=SR, seconds=3.0), SR, LOGMEL_SPEC),
+                               atol=1e-3)
+    again, _, _ = add_augmented_copies(ds, clips, parts, seed=3, kinds=("noise", "tempo"))  # the same copies (cached)
+    other, _, _ = add_augmented_copies(ds, clips, parts, seed=4, kinds=("noise", "tempo"))
+    np.testing.assert_array_equal(again, X)
+    assert other.shape != X.shape or not np.array_equal(other, X)
+
+
+def test_augment_changes_what_it_says(clip_table):
+    from helpers.audio import augment
+
+    sr = SR
+    noise = np.random.default_rng(0).standard_normal(2 * sr).astype(np.float32) * 0.1
+    power = lambda x: np.abs(np.fft.rfft(x)) ** 2  # noqa: E731
+    high = np.fft.rfftfreq(len(noise), 1 / sr) > 4100
+    band = augment(noise, sr=sr, kind="band", amount=8000)  # nothing above 4 kHz is left
+    assert len(band) == len(noise) and power(band)[high].sum() < 1e-3 * power(noise)[high].sum()
+    y, _ = train.load_audio(clip_table.path.iloc[0], sr=SR)
+    y = y[: 5 * sr]
+    assert len(augment(y, sr=sr, kind="tempo", amount=0.9)) == pytest.approx(len(y) / 0.9, abs=sr // 50)
+    up = augment(y, sr=sr, kind="pitch", amount=12)  # an octave: the spectral centroid about doubles
+    ratio = librosa.feature.spectral_centroid(y=up, sr=sr).mean() / librosa.feature.spectral_centroid(y=y, sr=sr).mean()
+    assert len(up) == len(y) and 1.4 < ratio < 2.6
+    with pytest.raises(ValueError, match="kind must be"):
+        augment(y, sr=sr, kind="reverb", amount=1)
 
 
 def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_table, monkeypatch):

@@ -133,6 +133,8 @@ def degraded_patches(path: str, condition: str, i: int, spec: dict) -> np.ndarra
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1])
+    parser.add_argument("--blocks", nargs="+", choices=["validation", "test"], default=["validation", "test"])
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("COURSE_CACHE_DIR", "build/cache")) / "robustness")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("robustness.csv"))
     args = parser.parse_args()
@@ -158,7 +160,9 @@ def main() -> int:
         tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=train.VAL_SIZE,
                                                 test_size=train.TEST_SIZE, seed=seed)
         for block, parts, scored in (("validation", {"train": tr, "val": va[:0]}, va), ("test", {"train": tr, "val": va}, te)):
-            for name, spec in MODELS.items():
+            if block not in args.blocks:
+                continue
+            for name, spec in [(m, s) for m, s in MODELS.items() if m in args.models]:
                 ds = data[name]
                 X, y, fit_parts = ((ds["X"], ds["y"], parts) if name not in KINDS else
                                    train.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
@@ -182,13 +186,14 @@ def main() -> int:
                       f"({time.time() - start:.0f} s)", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(args.out, index=False, float_format="%.3f")
-    for block in ("validation", "test"):
+    models = [m for m in MODELS if m in args.models]
+    for block in args.blocks:
         part = table[table.block == block]
         wide = part.pivot_table(index="condition", columns=["model", "seed"], values="accuracy", sort=False)
-        wide = wide.reindex(columns=[(m, s) for m in MODELS for s in args.seeds])
-        for m in MODELS:
+        wide = wide.reindex(columns=[(m, s) for m in models for s in args.seeds])
+        for m in models:
             wide[(m, "mean")] = part[part.model == m].groupby("condition", sort=False)["accuracy"].mean()
-        if block == "test" and part["unsure"].notna().any():
+        if block == "test" and "after" in models and part["unsure"].notna().any():
             wide[("after", "unsure")] = part[part.model == "after"].groupby("condition", sort=False)["unsure"].mean()
         n = part.groupby("seed")["clips"].first().tolist()
         print(f"\n{block}: clip accuracy ({n} clips per seed, seeds {args.seeds})")
@@ -196,9 +201,13 @@ def main() -> int:
         if block == "validation":
             degraded = part[part.condition != "clean"].groupby("model")["accuracy"].mean()
             for step, without, with_it in (("noise copies", "level", "noise"), ("band, pitch and tempo copies", "noise", "after")):
-                keep = degraded[with_it] >= degraded[without]
+                if without not in degraded or with_it not in degraded:
+                    continue
+                gain = (wide[(with_it, "mean")] - wide[(without, "mean")]).drop("clean")
                 print(f"{step}: mean accuracy over the degraded conditions {degraded[with_it]:.3f} with them, "
-                      f"{degraded[without]:.3f} without: {'keep them' if keep else 'drop them'}")
+                      f"{degraded[without]:.3f} without; largest gains: "
+                      + ", ".join(f"{c} {g:+.2f}" for c, g in gain.nlargest(3).items()) + "; largest losses: "
+                      + ", ".join(f"{c} {g:+.2f}" for c, g in gain.nsmallest(3).items()))
     print(f"\nwritten to {args.out} ({time.time() - start:.0f} s)")
     return 0
 

@@ -6,9 +6,9 @@ GTZAN clip in the data directory, prints the held-out accuracy and writes one ``
 (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
 and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
 fits a logistic regression on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
-notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each training clip as a
-learner's recordings differ (noise, band limit, pitch, tempo: :data:`AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with the statistics that
-:func:`helpers.predict.is_unsure` needs.
+notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each training clip changed as
+a learner's recordings differ (noise, band limit, pitch, tempo: :data:`AUGMENTATIONS`, issue 29), and saves
+tagger + regression (as Keras layers) as one model, with the statistics that :func:`helpers.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations
@@ -181,8 +181,8 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         raise CourseError(f"clips table lacks column(s) {sorted(missing)}")
     meta = {"spec": spec, "sample_rate": int(sr), "segment_seconds": float(segment_seconds)}
     listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
-    noise = [(str(k), float(a), int(s)) for k, a, s in clips["augment"]] if "augment" in clips else [None] * len(clips)
-    key = _content_key(clips, list(meta.values()) + ([list(n) for n in noise] if "augment" in clips else []))
+    changes = [(str(k), float(a), int(s)) for k, a, s in clips["augment"]] if "augment" in clips else [None] * len(clips)
+    key = _content_key(clips, list(meta.values()) + ([list(c) for c in changes] if "augment" in clips else []))
     path = cache_dir("features") / f"segments_{key}.npz" if cache else None
     if path and path.is_file():
         try:
@@ -197,10 +197,10 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
     # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
     # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
-    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, noise[0])] if n_jobs != 1 and rows else []
+    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, changes[0])] if n_jobs != 1 and rows else []
     results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None, n)
-        for (_, _, p), n in zip(rows[len(results):], noise[len(results):]))
+        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None, c)
+        for (_, _, p), c in zip(rows[len(results):], changes[len(results):]))
     kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
     meta["skipped"] = [r for r in results if isinstance(r, str)]
     if not kept:

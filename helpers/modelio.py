@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import partial_name
 from .errors import CourseError, not_a_command
 
 __all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_metadata", "load_model"]
@@ -57,7 +58,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     # numpy arrays and scalars become plain JSON through .tolist()/.item(); NaN is refused
     text = json.dumps({"format": FORMAT, "keras_version": keras.__version__, **metadata}, indent=1, allow_nan=False,
                       default=lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else str(v))
-    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.keras")
+    partial = partial_name(path, suffix=".keras")  # Keras saves only to a name ending in .keras
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(partial)

@@ -88,17 +88,24 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
 
     The files go to ``<data dir>/musicnn/<model>/model.*`` (or the cache when the data directory is
     read-only), each written atomically. They are renamed from the wheel's ``.index`` and ``.data-*``: the
-    wheel's ``checkpoint`` file names a folder on the authors' machine, so the folder cannot be opened.
-    Every call checks the extracted files against the size and sha256 that the (verified) wheel's own
-    ``RECORD`` gives for that model's files, so a truncated or damaged file, or another model's checkpoint
-    in its place, is extracted again (with a one-line warning) instead of being loaded.
+    wheel's ``checkpoint`` file names a folder on the authors' machine, so the folder cannot be opened. Each
+    call checks them against the size and sha256 in the verified wheel's ``RECORD``: a damaged or cut-short
+    file, or another model's, is extracted again with a warning.
 
     Examples
     --------
     >>> Path(checkpoint()).name  # doctest: +SKIP
     'model'
     """
+    import base64
     import warnings
+
+    import pooch
+
+    def recorded(path: Path, entry: str) -> bool:  # entry: "sha256=<urlsafe base64 digest>,<size>"
+        digest, size = entry.removeprefix("sha256=").rsplit(",", 1)
+        return path.is_file() and path.stat().st_size == int(size) and base64.urlsafe_b64encode(
+            bytes.fromhex(pooch.file_hash(str(path)))).rstrip(b"=").decode() == digest
 
     wheel = _data_file("musicnn", _WHEEL, None if root is None else Path(root))
     names = {".index": "model.index", ".data-00000-of-00001": "model.data-00000-of-00001"}
@@ -106,16 +113,14 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
     try:
         with zipfile.ZipFile(wheel) as z:
             lines = z.read("musicnn-0.1.0.dist-info/RECORD").decode().splitlines()
-            record = dict(line.split(",", 1) for line in lines if "," in line)  # path -> "sha256=...,size"
-            wanted = {new: record.get(f"musicnn/{model}/{old}") for old, new in names.items()}
-            if None in wanted.values():
+            record = dict(line.split(",", 1) for line in lines if "," in line)
+            if None in (wanted := {new: record.get(f"musicnn/{model}/{old}") for old, new in names.items()}).values():
                 raise CourseError(f"{wheel} has no model {model!r}; it has MSD_vgg, MSD_musicnn, MTT_vgg, MTT_musicnn")
-            for folder in folders:
-                if all(_as_recorded(folder / n, wanted[n]) for n in names.values()):
-                    return str(folder / "model")
+            if ready := [f for f in folders if all(recorded(f / n, wanted[n]) for n in names.values())]:
+                return str(ready[0] / "model")
             if found := [f for f in folders if any((f / n).exists() for n in names.values())]:
-                warnings.warn(f"{found[0]}: the {model} checkpoint differs from the wheel's record (damaged, "
-                              "cut short or another model); extracting it again", stacklevel=2)
+                warnings.warn(f"{found[0]}: the {model} checkpoint differs from the wheel's record; extracting it "
+                              "again", stacklevel=2)
             blobs = {new: z.read(f"musicnn/{model}/{old}") for old, new in names.items()}
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
         raise CourseError(f"{wheel}: cannot read the wheel ({exc}); delete it and fetch it again") from None
@@ -127,21 +132,6 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
         except OSError:
             continue
     raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into {cache_dir('musicnn')}")
-
-
-def _as_recorded(path: Path, entry: str) -> bool:
-    """Whether ``path`` has the size and sha256 of a wheel ``RECORD`` entry ``sha256=<urlsafe base64>,<size>``."""
-    import base64
-
-    import pooch
-
-    digest, size = entry.removeprefix("sha256=").rsplit(",", 1)
-    try:
-        if not path.is_file() or path.stat().st_size != int(size):
-            return False
-    except OSError:
-        return False
-    return base64.urlsafe_b64encode(bytes.fromhex(pooch.file_hash(str(path)))).rstrip(b"=").decode() == digest
 
 
 def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:

@@ -75,6 +75,16 @@ def write_wav(tmp_path):
     return _write
 
 
+def dead_pid() -> int:
+    """The process id of a process that has ended (what a writer killed with ``kill -9`` leaves behind)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def finishes(call, seconds: float = 20.0):
     """Run ``call`` in a daemon thread: what it returned or raised, or ``"hung"`` after ``seconds``."""
     import threading

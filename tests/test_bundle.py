@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from .conftest import load_script
+from .conftest import dead_pid, load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "bundle.py"
 bundle = load_script(SCRIPT)
@@ -40,6 +40,15 @@ def archive(tmp_path) -> Path:
 
 def unpack(archive: Path, target: Path, *extra: str) -> int:
     return bundle.main(["unpack", str(archive), "--data-dir", str(target), *extra])
+
+
+def test_an_unpack_killed_midway_leaves_nothing_after_the_next_one(archive, tmp_path):
+    """kill -9 during an unpack leaves its staging folder; the next unpack removes it (issue 33)."""
+    left = tmp_path / "data" / f".bundle-unpack.{dead_pid()}.partial"
+    (left / "gtzan").mkdir(parents=True)
+    (left / "gtzan" / "half.wav").write_bytes(b"RIFF")
+    assert unpack(archive, tmp_path / "data") == 0
+    assert files_under(tmp_path / "data") == FILES
 
 
 def refused(capsys, *words: str) -> None:

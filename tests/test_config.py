@@ -12,6 +12,8 @@ import pytest
 
 from helpers import config
 
+from .conftest import dead_pid
+
 
 def test_data_dir_default_is_repo_data(monkeypatch):
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
@@ -142,6 +144,20 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
         config.write_atomic(target, "half")
     assert target.read_text() == "c,d\n"  # the previous file is untouched
     assert [p.name for p in target.parent.iterdir()] == ["table.csv"]
+
+
+def test_partial_files_of_killed_writers_are_removed_by_the_next_write(tmp_path):
+    """A writer killed mid-write leaves .NAME.PID.partial*; the next write of NAME removes it (issue 33)."""
+    target = tmp_path / "table.csv"
+    gone = dead_pid()
+    killed = tmp_path / f".table.csv.{gone}.partial-k1ll3d"
+    running = tmp_path / f".table.csv.{os.getpid()}.partial-busy"  # a writer that still runs: left alone
+    other = tmp_path / f".other.csv.{gone}.partial"  # another file's: not this write's business
+    for p in (killed, running, other):
+        p.write_text("half")
+    assert config.partial_name(target).name == f".table.csv.{os.getpid()}.partial"
+    config.write_atomic(target, "a,b\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, running.name, other.name])
 
 
 def test_file_digest_is_the_sha1_of_the_bytes_and_sees_an_in_place_change(tmp_path):

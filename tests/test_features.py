@@ -283,7 +283,7 @@ def test_cache_round_trip(tones, tmp_path):
     assert (second.n_cached, second.n_computed) == (4, 0)
     pd.testing.assert_frame_equal(first.table, second.table, check_exact=True)
     assert len(list(tmp_path.rglob("*.json"))) == 4
-    assert not list(tmp_path.rglob("*.tmp")), "no temporary file may be left behind"
+    assert not list(tmp_path.rglob("*.partial*")), "no temporary file may be left behind"
 
 
 def test_cache_invalidated_by_parameters_and_settings(tones, tmp_path):
@@ -358,7 +358,7 @@ def test_interrupted_run_resumes(tones, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run(tones, cache=tmp_path)
     assert len(list(tmp_path.rglob("*.json"))) == 2
-    assert not list(tmp_path.rglob("*.tmp"))
+    assert not list(tmp_path.rglob("*.partial*"))
     INTERRUPT_AFTER.clear()
     CALLS.clear()
     res = run(tones, cache=tmp_path)

@@ -26,8 +26,10 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # so 3,350. Issue 33's first checks (pipes refused before opening, a constant offset as silence, features checked
 # for finiteness, model metadata read in bounded memory and its values checked), about 25 lines, so 3,375. Issue 29's
 # notebook 11 added its exercise checks and the band, pitch and tempo training copies (`audio.augment`,
-# `train.add_augmented_copies`), about 35 lines, so 3,425; issue 32 splits the package by audience.
-MAX_MODULES, MAX_LINES = 13, 3425
+# `train.add_augmented_copies`), about 35 lines, so 3,425. Issue 33's checkpoint check against the wheel's RECORD and
+# `config.partial_name` (partial files of killed writers removed), about 25 lines, so 3,450; issue 32 splits the
+# package by audience.
+MAX_MODULES, MAX_LINES = 13, 3450
 
 
 def public_functions():

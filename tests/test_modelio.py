@@ -17,7 +17,7 @@ from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.modelio import FORMAT, METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
 
-from .conftest import rewrite_metadata  # noqa: E402
+from .conftest import dead_pid, rewrite_metadata  # noqa: E402
 from helpers.train import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
 
 
@@ -112,6 +112,14 @@ def test_load_errors_name_the_file(tiny, tmp_path):
         zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"format": FORMAT, "test_metrics": None, "best_epoch": 1}))
     with pytest.raises(CourseError, match=r"broken\.keras: Keras cannot load this model"):
         load_model(broken)
+
+
+def test_a_save_killed_midway_leaves_nothing_after_the_next_save(tiny, tmp_path):
+    """kill -9 during a save leaves .m.keras.PID.partial.keras; the next save of m.keras removes it (issue 33)."""
+    model, _ = tiny
+    (tmp_path / f".m.keras.{dead_pid()}.partial.keras").write_bytes(b"PK half a model")
+    save_model(model, tmp_path / "m.keras", _metadata())
+    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
 
 
 def test_a_model_file_of_the_older_format_is_refused(tiny, tmp_path):

@@ -218,6 +218,8 @@ def _stage(archive: Path, tar: tarfile.TarFile, sums: dict[str, str], staging: P
 
 
 def unpack(archive: Path, root: Path, overwrite: bool) -> str:
+    from helpers.config import partial_name
+
     if not archive.is_file():
         raise BundleError(f"{archive}: no such file")
     try:
@@ -228,7 +230,10 @@ def unpack(archive: Path, root: Path, overwrite: bool) -> str:
     created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".bundle-unpack-", dir=root))
+        # .bundle-unpack.PID.partial: a folder that a killed unpack left behind goes at the next unpack
+        staging = partial_name(root / "bundle-unpack")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
     except OSError as exc:
         tar.close()
         raise BundleError(f"{root}: cannot write to the data directory ({exc.strerror})") from None

@@ -12,6 +12,9 @@ data directory ``root`` (default :func:`helpers.config.data_dir`) and download n
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
+    __import__("helpers.errors").errors.on_interrupt("interrupted")
+
 import argparse
 import hashlib
 import json
@@ -32,7 +35,7 @@ import soundfile as sf
 
 from . import __version__
 from .config import data_dir, write_atomic
-from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError
+from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt
 
 __all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "status", "fetch",
            "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features", "build_gtzan_features",
@@ -746,12 +749,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown data set(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}" if names
                      else "name at least one data set, or use --make-data")
     failed = 0
+    on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: a download's temporary file is removed
     for name in names:
         try:
             print(f"{name}: ready at {fetch(name, root)}")
         except CourseError as exc:
             failed += 1
             print(f"{name}: FAILED: {exc}", file=sys.stderr)
+        except KeyboardInterrupt:
+            print(f"{name}: interrupted", file=sys.stderr)
+            return 130
     for d in [d for d in REGISTRY.values() if args.make_data and not d.in_make_data]:
         print(f"note: {d.name} ({d.size}) is not part of 'make data': {d.fetch_command}")
     return 1 if failed else 0

@@ -9,6 +9,9 @@ classified. Exit status: 0 when every file was classified, 1 when any failed, 2 
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
+    __import__("helpers.errors").errors.on_interrupt("interrupted")
+
 import argparse
 import functools
 import json
@@ -21,7 +24,7 @@ import numpy as np
 
 from .audio import load_audio, segment
 from .config import import_tensorflow
-from .errors import AudioError, CourseError
+from .errors import AudioError, CourseError, on_interrupt
 from .modelio import load_model, read_metadata
 from .train import CNN_SPEC, mahalanobis, model_input, segment_features
 
@@ -186,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     failed = 0
+    on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt, caught below
     try:
         for f in args.files:
             result = predict_file(f, model, metadata, segments=args.segments)

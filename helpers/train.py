@@ -13,6 +13,9 @@ Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage err
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
+    __import__("helpers.errors").errors.on_interrupt("interrupted; nothing was written")
+
 import argparse
 import hashlib
 import io
@@ -31,7 +34,7 @@ from joblib import Parallel, delayed
 from .audio import DEFAULT_SR, augment, load_audio, segment
 from .config import cache_dir, file_digest, import_tensorflow, seed_everything, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES, gtzan_clips
-from .errors import AudioError, CourseError
+from .errors import AudioError, CourseError, on_interrupt
 from .evaluation import clip_level, group_train_val_test_split, require_classes
 from .modelio import save_model
 from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
@@ -547,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     existed = args.out.exists()
     import_tensorflow()  # without its start-up log lines, so an error is the only line on stderr
     try:
+        on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: save_model removes its partial file
         return _run(args)
     except KeyboardInterrupt:
         print("interrupted; " + ("the previous model is unchanged" if existed else "nothing was written"), file=sys.stderr)

@@ -32,6 +32,9 @@ from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: import helpers
+if __name__ == "__main__":  # Ctrl-C before main's own handling (below) starts: one line
+    from helpers.errors import on_interrupt
+    on_interrupt("interrupted; nothing was written")
 
 PREFIX = "course-data"
 SUMS = "SHA256SUMS"
@@ -296,9 +299,16 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="as above")
     args = parser.parse_args(argv)
     root = (args.data_dir or data_dir()).expanduser().absolute()
+    from helpers.errors import on_interrupt
+
+    on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: the temporary archive or staging folder goes
     try:
         print(create(root, args.out, args.paths) if args.command == "create"
               else unpack(args.archive, root, args.overwrite))
+    except KeyboardInterrupt:
+        print(f"interrupted; {'no archive was written' if args.command == 'create' else 'nothing was unpacked'}",
+              file=sys.stderr)
+        return 130
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 from .audio import load_audio, segment
 from .config import import_tensorflow
@@ -28,7 +29,12 @@ from .errors import AudioError, CourseError, on_interrupt
 from .modelio import load_model, read_metadata
 from .train import CNN_SPEC, mahalanobis, model_input, segment_features
 
-__all__ = ["prepare_features", "is_unsure", "predict_file", "format_result", "main"]
+__all__ = ["MAX_SECONDS", "prepare_features", "is_unsure", "predict_file", "format_result", "main"]
+
+#: :func:`predict_file` reads at most this many seconds of a file (its first 10 minutes), and no more samples than
+#: that at 48 kHz: memory stays bounded whatever the file's length or declared rate (``benchmarks/memory.py``: at
+#: most 0.4 GB more than for a 30-s clip); a result says what it left out (``note``).
+MAX_SECONDS = 600.0
 
 
 def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
@@ -81,7 +87,8 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
     None on error), ``segments`` and ``error`` (None, or one line naming the file). Bytes of a file name that
     are not UTF-8 show as U+FFFD in ``file`` and ``error``, so that every line prints and is valid JSON. A
     model whose metadata has ``unsure`` (transfer models since issue 29) adds ``unsure`` (bool) and
-    ``unsure_reason`` (:func:`is_unsure`; both None on error). ``segments=True`` adds ``timeline``: per
+    ``unsure_reason`` (:func:`is_unsure`; both None on error). A file longer than :data:`MAX_SECONDS` is
+classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
     segment ``start``, ``end`` (seconds), ``genre`` and ``probabilities``; when the file does not end on a
     segment boundary a last segment ends at the file's end, overlapping the one before (not in the average).
 
@@ -97,7 +104,15 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
     sr, seconds = int(metadata["sample_rate"]), float(metadata["segment_seconds"])
     genres = [str(g) for g in metadata["genres"]]
     try:
-        y, sr = load_audio(path, sr=sr, mono=True, min_duration=seconds, allow_silent=False)
+        try:  # libsndfile's formats (wav, flac, ogg, mp3) say their rate and length without decoding
+            info = sf.info(str(path)) if path.is_file() else None
+            rate, total = (info.samplerate, info.frames / info.samplerate) if info and info.samplerate > 0 else (0, 0)
+        except (RuntimeError, sf.LibsndfileError, OverflowError):  # (load_audio names the problem)
+            rate, total = 0, 0
+        limit = min(MAX_SECONDS, MAX_SECONDS * 48000 / rate) if rate else None
+        if limit is not None and total > limit + 0.5:
+            out["note"] = f"only the first {limit:.0f} s of {total:.0f} s were classified (memory bound)"
+        y, sr = load_audio(path, sr=sr, mono=True, min_duration=seconds, allow_silent=False, duration=limit)
         segs = segment(y, sr=sr, seconds=seconds, source=path)
         n, length = len(segs), segs.shape[1]
         batch = np.vstack([segs, y[None, -length:]]) if segments and len(y) > n * length else segs
@@ -156,7 +171,8 @@ def format_result(result: dict[str, Any], top: int = 3) -> str:
     mark = f" unsure: {result['unsure_reason']}" if result.get("unsure") else ""
     timeline = "".join(f"\n  {s['start']:.2f}-{s['end']:.2f} s: {s['genre']} {s['probabilities'][s['genre']]:.2f}"
                        for s in result.get("timeline") or [])
-    return f"{result['file']}: {result['genre']} ({probs}; {n} segment{'' if n == 1 else 's'}){mark}{timeline}"
+    note = f" ({result['note']})" if result.get("note") else ""
+    return f"{result['file']}: {result['genre']} ({probs}; {n} segment{'' if n == 1 else 's'}){note}{mark}{timeline}"
 
 
 def main(argv: list[str] | None = None) -> int:

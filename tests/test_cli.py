@@ -108,6 +108,25 @@ def test_predict_file_averages_segment_probabilities(lstm_file, audio):
     assert res["genre"] == GENRES[int(expected.argmax())]
 
 
+@pytest.mark.parametrize("rate, seconds, read, segments", [(SR, 10.0, 6, 2), (2000, 20.0, 6, 2), (96000, 10.0, 3, 1),
+                                                            (SR, 6.2, None, 2)])
+def test_predict_reads_a_bounded_part_of_a_long_file(lstm_file, tmp_path, monkeypatch, capsys, rate, seconds, read,
+                                                     segments):
+    """At most MAX_SECONDS, and no more samples than that at 48 kHz, whatever the length or declared rate (issue 33;
+    benchmarks/memory.py measures the memory). Here MAX_SECONDS is 6 s."""
+    monkeypatch.setattr(predict_cli, "MAX_SECONDS", 6.0)
+    path = tmp_path / "long.wav"
+    sf.write(path, sine(330, seconds, sr=rate), rate)
+    res = predict_file(path, *load_model(lstm_file))
+    assert res["error"] is None and res["segments"] == segments
+    if read is None:
+        assert "note" not in res  # 0.2 s over: not worth a note
+    else:
+        assert res["note"] == f"only the first {read} s of {seconds:.0f} s were classified (memory bound)"
+        assert predict_cli.main([str(path), "--model", str(lstm_file)]) == 0
+        assert f"segment{'s' * (segments > 1)}) (only the first {read} s of" in capsys.readouterr().out
+
+
 def test_predict_cli_text_output_and_bad_files(lstm_file, audio, capsys):
     names = list(GOOD) + list(BAD)
     status = predict_cli.main([str(audio[n]) for n in names] + ["--model", str(lstm_file)])

@@ -16,6 +16,7 @@ if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one 
     __import__("helpers.errors").errors.on_interrupt("interrupted")
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -292,7 +293,17 @@ def _data_file(name: str, rel: str, root: Path | None) -> Path:
 
 def _describe_copy(ds: Dataset, root: Path) -> str:
     """What is in the data directory for a present data set, in a few words."""
-    words = [] if ds.files else [str(_path(ds.name, root).relative_to(root))]
+    words = [] if ds.files else [str((where := _path(ds.name, root)).relative_to(root))]
+    if ds.name == "gtzan":  # how much of it: a CI subset or a damaged copy is present too, but not all of GTZAN
+        clips, bad = _scan_gtzan(str(where))
+        count = clips["genre"].value_counts().reindex(GTZAN_GENRES, fill_value=0)
+        per = f"{count.iloc[0]} per genre" if count.nunique() == 1 else ", ".join(f"{g} {n}" for g, n in count.items())
+        words[0] += (f": {len(clips):,} of 1,000 clips ({per}), {int((clips['duration'] >= 29.9).sum()):,} of them "
+                     f"30 s long" + (f", {len(bad)} unreadable" if bad else ""))
+    elif ds.name == "fma-metadata":
+        names = ("tracks.csv", "genres.csv", "echonest.csv", "features.csv")
+        have = [n for n in names if any((root / "fma" / d / n).is_file() for d in ("fma_metadata", "."))]
+        words[0] += ": all four files" if len(have) == 4 else f": {', '.join(have) or 'none'} of {', '.join(names)}"
     for f in ds.files:
         try:
             record = _verify_copy(root / f.path, f.known_hash)
@@ -739,10 +750,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = args.data_dir or data_dir()
-    if args.command == "status":
-        table = status(root)
-        print(f"data directory: {root}", table.drop(columns="sources").to_string(), "sources, in the order fetch "
-              "tries them:", *(f"  {n}: {s}" for n, s in table["sources"].items()), sep="\n")
+    if args.command == "status":  # within 100 columns: a block per data set
+        import textwrap
+
+        table, wrap = status(root), functools.partial(textwrap.fill, width=100, subsequent_indent="    ",
+                                                        break_on_hyphens=False)
+        print(f"data directory: {root}")
+        for name, row in table.iterrows():
+            print(wrap(f"{name}: {'present' if row['present'] else 'missing'} ({row['title']}; {row['download size']}"
+                       f"{'' if row['fetched by make data'] else '; not in make data'})"),
+                  *(wrap(f"  {k}: {row[k]}") for k in ("copy", "sources", "licence") if row[k]), sep="\n")
+        todo = [f"{n} ({r['download size']})" for n, r in table.iterrows() if r["fetched by make data"] and not r["present"]]
+        print(wrap(f"make data would fetch: {', '.join(todo)}" if todo else "make data has nothing to fetch "
+                   "(a data set present in part, such as a GTZAN subset, is not completed)"))
         return 0
     names = list(dict.fromkeys([*args.names, *(n for n, d in REGISTRY.items() if args.make_data and d.in_make_data)]))
     if not names or (unknown := [n for n in names if n not in REGISTRY]):

@@ -18,14 +18,39 @@ def test_status_lists_every_dataset(data_root, capsys):
 def test_status_says_which_copy_and_which_sources(data_root, capsys, monkeypatch):
     monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "kagglehub is not installed")
     assert main(["--data-dir", str(data_root), "status"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    row = next(line for line in lines if line.startswith("gtzan-features "))
-    assert "Kaggle copy, sha256 verified" in row
-    assert "gtzan/genres_original" in next(line for line in lines if line.startswith("gtzan "))
-    assert "  gtzan: web.archive.org; huggingface.co; Kaggle andradaolteanu/gtzan-dataset-music-genre-classification " \
-        "(kagglehub is not installed)" in lines
-    assert "  gtzan-features: Kaggle andradaolteanu/gtzan-dataset-music-genre-classification (kagglehub is not " \
-        "installed); built from the GTZAN audio with the course's extractor" in lines
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 100, "fits a 100-column terminal (issue 33)"
+    block = {}  # data set -> its lines joined (a wrapped line continues with four spaces)
+    for line in lines[1:]:
+        if not line.startswith(" ") and ": " in line and not line.startswith("make data"):
+            name = line.split(":", 1)[0]
+        block[name] = block.get(name, "") + " " + line.strip()
+    assert block["gtzan-features"].startswith(" gtzan-features: present (GTZAN feature table")
+    assert "copy: Kaggle copy, sha256 verified" in block["gtzan-features"]
+    assert "copy: gtzan/genres_original: 70 of 1,000 clips (7 per genre), 30 of them 30 s long" in block["gtzan"]
+    assert "sources: web.archive.org; huggingface.co; Kaggle andradaolteanu/gtzan-dataset-music-genre-classification " \
+        "(kagglehub is not installed)" in block["gtzan"]
+    assert "sources: Kaggle andradaolteanu/gtzan-dataset-music-genre-classification (kagglehub is not " \
+        "installed); built from the GTZAN audio with the course's extractor" in block["gtzan-features"]
+    assert "copy: fma/genres.csv: genres.csv of tracks.csv, genres.csv, echonest.csv, features.csv" in block["fma-metadata"]
+    assert "fma-small: missing" in block["fma-small"] and "copy:" not in block["fma-small"]
+    assert "make data has nothing to fetch" in out
+
+
+def test_status_says_what_make_data_would_fetch_and_how_much_gtzan_is_there(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    for name in ("blues/blues.00000.wav", "blues/blues.00001.wav", "rock/rock.00000.wav"):
+        (path := tmp_path / "gtzan" / "genres_original" / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, np.full(22050 * 30, 0.1, dtype=np.float32), 22050)
+    assert main(["--data-dir", str(tmp_path), "status"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "gtzan/genres_original: 3 of 1,000 clips (blues 2, classical 0, country 0, disco 0, hiphop 0, jazz 0, " \
+           "metal 0, pop 0, reggae 0, rock 1), 3 of them 30 s long" in out
+    assert "make data would fetch: echonest (5.4 MB), gtzan-splits (20 KB)," in out and "fma-small" not in \
+        out.split("make data would fetch:")[1]
 
 
 def test_fetch_present_data_needs_no_network(data_root, capsys):

@@ -184,7 +184,7 @@ def test_make_data_builds_the_feature_table_from_the_audio(small_gtzan, data_roo
     assert main(["--data-dir", str(root), "status"]) == 0
     out = capsys.readouterr().out
     assert f"built here from 4 clips by {built_by}" in out
-    assert "gtzan-features: Kaggle " in out and "built from the GTZAN audio with the course's extractor" in out
+    assert "sources: Kaggle " in out and "built from the GTZAN audio with the course's extractor" in out
 
     # the Kaggle copy, once placed, is what the loader and the status see
     (root / "gtzan/features_30_sec.csv").write_bytes(kaggle_path.read_bytes())

@@ -11,6 +11,17 @@ import pytest
 SR = 22050
 
 
+# The longest files (`--durations`), handed to the workers first: pytest-xdist's --dist loadfile gives out files in
+# collection order, and a long file given out last runs alone at the end while the other worker idles (issue 31).
+LONGEST_FIRST = ("tests/test_colab_simulated.py", "notebooks/09_transfer_learning_and_raw_audio.ipynb",
+                 "notebooks/11_your_own_music.ipynb", "notebooks/08_cnn_on_spectrograms.ipynb")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Close every matplotlib figure a test opened (only if the test used pyplot at all)."""

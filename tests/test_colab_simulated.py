@@ -73,6 +73,9 @@ def test_notebooks_01_03_and_11_run_on_a_simulated_colab(tmp_path, data_root):
     kernel_env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "COURSE_DATA_DIR"}}
     kernel_env.update(IPYTHONDIR=str(tmp_path / "ipython"), COURSE_REPO_URL=str(ROOT), COURSE_HOME=str(home),
                       COURSE_DATA_DIR=str(data_root), MPLBACKEND="Agg", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # the course's content-keyed cache (features of the same clips with the same settings), shared with the other
+    # notebook runs of this checkout: a Colab runtime computes them once too, and this saves CI that minute
+    kernel_env.setdefault("COURSE_CACHE_DIR", str(ROOT / "build" / "cache"))
     work = tmp_path / "opened"  # where Colab keeps the notebook the learner opened: not in the course folder
     work.mkdir()
     books = [shutil.copy(ROOT / "notebooks" / name, work / name)

@@ -109,7 +109,10 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
 
     wheel = _data_file("musicnn", _WHEEL, None if root is None else Path(root))
     names = {".index": "model.index", ".data-00000-of-00001": "model.data-00000-of-00001"}
-    folders = (wheel.parent / model, cache_dir("musicnn", model))
+    try:
+        folders = (wheel.parent / model, cache_dir("musicnn", model))
+    except OSError:  # the cache folder is unusable (a file, read-only): the data directory alone
+        folders = (wheel.parent / model,)
     try:
         with zipfile.ZipFile(wheel) as z:
             lines = z.read("musicnn-0.1.0.dist-info/RECORD").decode().splitlines()
@@ -131,7 +134,7 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
             return str(folder / "model")
         except OSError:
             continue
-    raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into {cache_dir('musicnn')}")
+    raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into the cache folder")
 
 
 def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:

@@ -186,7 +186,11 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
     changes = [(str(k), float(a), int(s)) for k, a, s in clips["augment"]] if "augment" in clips else [None] * len(clips)
     key = _content_key(clips, list(meta.values()) + ([list(c) for c in changes] if "augment" in clips else []))
-    path = cache_dir("features") / f"segments_{key}.npz" if cache else None
+    try:
+        path = cache_dir("features") / f"segments_{key}.npz" if cache else None
+    except OSError as exc:  # the cache folder is a file, or cannot be made: compute without it
+        logger.warning("the cache folder cannot be used (%s); computing the features without it", exc)
+        path = None
     if path and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -216,7 +220,10 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     if path:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{k: ds[k] for k in ("X", "y", "genres", "clip_id")})
-        write_atomic(path, buffer.getvalue())
+        try:
+            write_atomic(path, buffer.getvalue())
+        except OSError as exc:  # read-only or full: the features computed are used all the same
+            logger.warning("%s: cannot write the cache (%s); going on without it", path, exc.strerror or exc)
     return ds | {"skipped": listed + meta["skipped"]}
 
 

@@ -29,9 +29,10 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # `train.add_augmented_copies`), about 35 lines, so 3,425. Issue 33's checkpoint check against the wheel's RECORD and
 # `config.partial_name` (partial files of killed writers removed) and `errors.on_interrupt` (Ctrl-C before the
 # commands' heavy imports), about 60 lines, so 3,485; `datasets status` within 100 columns, saying how much of GTZAN
-# and which FMA metadata files are there, about 35 lines, so 3,520. Issue 32 splits the package by audience: these
-# are machinery, to move out of `helpers/` with the command lines.
-MAX_MODULES, MAX_LINES = 13, 3520
+# and which FMA metadata files are there, about 35 lines, so 3,520; a cache folder that cannot be used costs a
+# warning, not the features (about 10), so 3,530. Issue 32 splits the package by audience: these are machinery, to
+# move out of `helpers/` with the command lines.
+MAX_MODULES, MAX_LINES = 13, 3530
 
 
 def public_functions():

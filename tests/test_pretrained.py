@@ -157,6 +157,12 @@ def test_a_damaged_checkpoint_is_extracted_again(wheel_copy, damage):
     assert (data.read_bytes(), index.read_bytes()) == good
 
 
+def test_checkpoint_works_when_the_cache_folder_is_a_file(wheel_copy, tmp_path, monkeypatch):
+    (tmp_path / "cache_file").write_text("x")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache_file"))
+    assert Path(checkpoint(root=wheel_copy)) == wheel_copy / "musicnn" / "MSD_vgg" / "model"
+
+
 def test_checkpoint_goes_to_the_cache_when_the_data_directory_is_read_only(wheel_copy, tmp_path, monkeypatch):
     import helpers.pretrained as pretrained
 

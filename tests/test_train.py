@@ -204,6 +204,25 @@ def test_segment_cache_is_keyed_by_content_and_rebuilt_when_corrupt(clip_table, 
     assert len(calls) == 12
 
 
+@pytest.mark.parametrize("fault", ["cache folder is a file", "disk full"])
+def test_an_unusable_cache_costs_a_warning_not_the_features(clip_table, tmp_path, monkeypatch, caplog, fault):
+    """Issue 33: the computed features are returned whatever happens to the cache, with one warning."""
+    clips = clip_table.iloc[:3]
+    expected = segment_dataset(clips, MFCC_SPEC, cache=False)
+    if fault == "cache folder is a file":
+        (tmp_path / "not_a_folder").write_text("x")
+        monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "not_a_folder"))
+    else:
+        def full(path, data):
+            raise OSError(28, "No space left on device", str(path))
+
+        monkeypatch.setattr(train, "write_atomic", full)
+    ds = segment_dataset(clips, MFCC_SPEC)
+    np.testing.assert_array_equal(ds["X"], expected["X"])
+    assert ("cannot be used" if fault == "cache folder is a file" else "No space left on device") in caplog.text
+    assert len(caplog.records) == 1
+
+
 @pytest.mark.parametrize("damage", ["truncated", "one byte flipped"])
 def test_a_damaged_segment_cache_is_rebuilt_not_fatal(clip_table, tmp_path, caplog, damage):
     """A cache cut short by a kill or changed on disk (a zip with a bad CRC) is rebuilt with a warning."""

@@ -13,6 +13,7 @@ if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one 
     __import__("helpers.errors").errors.on_interrupt("interrupted")
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -104,10 +105,11 @@ classified on its beginning, and ``note`` says so. ``segments=True`` adds ``time
     sr, seconds = int(metadata["sample_rate"]), float(metadata["segment_seconds"])
     genres = [str(g) for g in metadata["genres"]]
     try:
-        try:  # libsndfile's formats (wav, flac, ogg, mp3) say their rate and length without decoding
-            info = sf.info(str(path)) if path.is_file() else None
+        try:  # wav, flac, ogg, mp3 say their rate and length undecoded; an open file, as a name may not be UTF-8
+            with open(path, "rb") if path.is_file() else contextlib.nullcontext() as fh:  # never open a pipe
+                info = sf.info(fh) if fh else None
             rate, total = (info.samplerate, info.frames / info.samplerate) if info and info.samplerate > 0 else (0, 0)
-        except (RuntimeError, sf.LibsndfileError, OverflowError):  # (load_audio names the problem)
+        except Exception:  # noqa: BLE001 - not readable by libsndfile: load_audio reads it (or names the problem)
             rate, total = 0, 0
         limit = min(MAX_SECONDS, MAX_SECONDS * 48000 / rate) if rate else None
         if limit is not None and total > limit + 0.5:

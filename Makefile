@@ -64,11 +64,12 @@ data: $(STAMP)
 bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
-# two pytest workers (pytest-xdist), each taking whole files; the numba warm-up first compiles librosa's cached
+# two pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
+# tests/conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
 # functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
 # JOBS=1 runs everything in one process, one file after the other, as before.
 JOBS ?= 2
-PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile)
+PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
 
 test: $(STAMP)
 	$(BIN)/python tools/numba_warmup.py

@@ -1,4 +1,4 @@
-"""Notebooks 01, 03 and 11 on a simulated Colab: the setup cell installs the course into a Python without it.
+"""Notebooks 01 and 11 on a simulated Colab: the setup cell installs the course into a Python without it.
 
 A fresh virtual environment stands in for a Colab runtime: it has what Colab ships (NumPy, SciPy,
 librosa, scikit-learn, TensorFlow with Keras 3, Jupyter's kernel, ...) but neither the course package nor noisereduce. A stub
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# what a Colab runtime already has, as far as notebooks 01, 03 and 11 are concerned (not the course, not noisereduce);
+# what a Colab runtime already has, as far as notebooks 01 and 11 are concerned (not the course, not noisereduce);
 # TensorFlow as the course's `tf` extra names it (Colab ships `tensorflow`, which the setup cell keeps)
 COLAB_HAS = ["numpy<3", "scipy", "pandas<3", "matplotlib", "librosa>=0.11,<0.12", "soundfile", "scikit-learn",
              "seaborn", "pooch", "tqdm", "joblib", "threadpoolctl", "pillow", "ipykernel", "ipython", "nbclient",
@@ -44,7 +44,7 @@ def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900, **kwargs)
 
 
-def test_notebooks_01_03_and_11_run_on_a_simulated_colab(tmp_path, data_root):
+def test_notebooks_01_and_11_run_on_a_simulated_colab(tmp_path, data_root):
     uv = _uv()
     if uv is None:
         pytest.skip("uv is not installed (it comes with the course's `test` extra)")
@@ -79,13 +79,14 @@ def test_notebooks_01_03_and_11_run_on_a_simulated_colab(tmp_path, data_root):
     work = tmp_path / "opened"  # where Colab keeps the notebook the learner opened: not in the course folder
     work.mkdir()
     books = [shutil.copy(ROOT / "notebooks" / name, work / name)
-             for name in ("01_waveforms_and_sampling.ipynb", "03_cleaning_and_features.ipynb", "11_your_own_music.ipynb")]
+             for name in ("01_waveforms_and_sampling.ipynb", "11_your_own_music.ipynb")]  # (03 until issue 29: 11 has
+    # all it tested on Colab, widgets and the declared dependencies, and TensorFlow, the musicnn weights and uploads)
     done = _run([python, "-c", RUN, *books], cwd=work, env=kernel_env)
     if done.returncode != 0 and "installing the course failed" in done.stdout + done.stderr \
             and any(word.lower() in (done.stdout + done.stderr).lower() for word in OFFLINE):
         pytest.skip("the package index cannot be reached from the stand-in runtime")
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    assert done.stdout.count("ran ") == 3
+    assert done.stdout.count("ran ") == 2
     assert (home / "helpers" / "__init__.py").is_file()  # cloned into COURSE_HOME
     after = _run([python, "-c", "import noisereduce, helpers; print(helpers.__file__)"], cwd=tmp_path)
     assert after.returncode == 0, after.stderr  # installed with the course's declared dependencies

@@ -89,7 +89,7 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
     are not UTF-8 show as U+FFFD in ``file`` and ``error``, so that every line prints and is valid JSON. A
     model whose metadata has ``unsure`` (transfer models since issue 29) adds ``unsure`` (bool) and
     ``unsure_reason`` (:func:`is_unsure`; both None on error). A file longer than :data:`MAX_SECONDS` is
-classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
+    classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
     segment ``start``, ``end`` (seconds), ``genre`` and ``probabilities``; when the file does not end on a
     segment boundary a last segment ends at the file's end, overlapping the one before (not in the average).
 

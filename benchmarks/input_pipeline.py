@@ -1,7 +1,7 @@
 """Examples per second: TFRecord shards + tf.data against a plain Python generator, same model, same run.
 
 Both feeders read the same real GTZAN log-mel segments from disk and feed the
-same spectrogram CNN (``helpers.train.build_cnn``) through ``model.fit``:
+same spectrogram CNN (``helpers.models.build_cnn``) through ``model.fit``:
 
 * baseline: a Python generator that loads one ``.npy`` file per segment,
   in a shuffled order, batch by batch (:func:`python_batches`): no parallelism, no prefetch;
@@ -74,7 +74,7 @@ def tfrecord_dataset(tf, files, feature_shape, *, batch_size, seed=0):
 def logmel_segments(clips):
     """Log-mel arrays, labels of every 3-s segment of the clips (cached under build/cache, keyed by the clip files)."""
     from helpers.config import cache_dir
-    from helpers.train import CNN_SPEC, clip_segments, segment_features
+    from helpers.models import CNN_SPEC, clip_segments, segment_features
 
     key = hashlib.sha1(repr((CNN_SPEC, sorted(map(str, clips["path"])))).encode()).hexdigest()[:12]
     path = cache_dir() / f"bench_logmel_{len(clips)}_{key}.npz"
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
 
     from helpers.config import build_dir, import_tensorflow, seed_everything
     from helpers.datasets import gtzan_clips
-    from helpers.train import build_cnn
+    from helpers.models import build_cnn
 
     tf = import_tensorflow()
     seed_everything(0)

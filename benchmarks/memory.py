@@ -1,7 +1,7 @@
-"""Peak memory of ``python -m helpers.predict`` on long files, against a 30-s file in the same run (issue 33).
+"""Peak memory of ``python -m machinery.predict`` on long files, against a 30-s file in the same run (issue 33).
 
 Before the bound, a 60-minute WAV needed about 3.2 GB for an LSTM or CNN model, and a 20 MB WAV whose header
-declares 2 kHz decoded to 83 minutes and 4.2 GB. ``helpers.predict.predict_file`` now reads at most
+declares 2 kHz decoded to 83 minutes and 4.2 GB. ``machinery.predict.predict_file`` now reads at most
 ``MAX_SECONDS`` (and as many samples as that at 48 kHz). This script writes four files into a temporary folder
 (a 30-s clip, the same as 60 minutes, a 20 MB WAV declaring 2 kHz, and 60 minutes at 96 kHz), saves an untrained
 LSTM and CNN (the memory is the audio's and the features', not the weights'), runs the command line on each file
@@ -41,7 +41,7 @@ def write_wav(path: Path, seconds: float, rate: int) -> Path:
 
 
 def peak_mb(args: list[str]) -> tuple[float, str]:
-    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "helpers.predict", *args], cwd=ROOT,
+    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "machinery.predict", *args], cwd=ROOT,
                           capture_output=True, text=True)
     kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
     lines = [line for line in done.stdout.splitlines() if line.strip()] or done.stderr.splitlines()[:1]
@@ -55,9 +55,9 @@ def main() -> int:
         print("needs /usr/bin/time (GNU time: apt-get install time)", file=sys.stderr)
         return 2
     from helpers.config import import_tensorflow
-    from helpers.modelio import save_model
-    from helpers.predict import MAX_SECONDS
-    from helpers.train import CNN_SPEC, MFCC_SPEC, build_cnn, build_lstm
+    from machinery.modelio import save_model
+    from machinery.predict import MAX_SECONDS
+    from helpers.models import CNN_SPEC, MFCC_SPEC, build_cnn, build_lstm
 
     import_tensorflow()
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +71,7 @@ def main() -> int:
                                      {**base, "kind": "lstm", "feature_spec": MFCC_SPEC}),
                   "cnn": save_model(build_cnn((64, 130, 1), 10), tmp / "cnn.keras",
                                     {**base, "kind": "cnn", "feature_spec": CNN_SPEC})}
-        print(f"python -m helpers.predict FILE --model M; maximum resident set size (MB, /usr/bin/time -v); "
+        print(f"python -m machinery.predict FILE --model M; maximum resident set size (MB, /usr/bin/time -v); "
               f"MAX_SECONDS = {MAX_SECONDS:g}")
         for kind, model in models.items():
             first = None

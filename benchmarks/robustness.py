@@ -1,4 +1,4 @@
-"""Does ``python -m helpers.train transfer`` hear the music or the recording? (issue 29)
+"""Does ``python -m machinery.train transfer`` hear the music or the recording? (issue 29)
 
 Trains the transfer model the way the command line does (``segment_dataset``, the course's split
 ``group_train_val_test_split`` with ``VAL_SIZE``/``TEST_SIZE``, ``fit_model``) three ways:
@@ -7,7 +7,7 @@ Trains the transfer model the way the command line does (``segment_dataset``, th
 - ``level``: each patch scaled to -20 dBFS RMS (``TRANSFER_SPEC``), no augmentation;
 - ``noise``: ``level`` plus one noisy copy of each training clip (white noise, 0-20 dB SNR): the command line
   from the first fix of issue 29 until the next one;
-- ``after``: ``level`` plus one copy of each training clip per kind of :data:`helpers.train.AUGMENTATIONS` (noise,
+- ``after``: ``level`` plus one copy of each training clip per kind of :data:`helpers.models.AUGMENTATIONS` (noise,
   band limit, pitch, tempo; ``add_augmented_copies``): today's command line.
 
 and reports clip accuracy (mean patch probability) on held-out clips, clean and degraded. The degradations
@@ -22,7 +22,7 @@ Two blocks, for seeds 42 and 1:
   step is kept is decided here (mean accuracy over the degraded conditions: ``noise`` against ``level``, ``after``
   against ``noise``).
 - ``test``: fitted on training + validation clips as the command line does, scored on the test clips, which
-  no choice looked at. For ``after`` it also reports how many test clips ``helpers.predict`` would call
+  no choice looked at. For ``after`` it also reports how many test clips ``machinery.predict`` would call
   unsure.
 
 The tagger's embeddings are cached by patch content (``--cache``), so a rerun costs minutes less::
@@ -50,13 +50,14 @@ import librosa  # noqa: E402
 import pandas as pd  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from helpers import train  # noqa: E402
+from helpers import models  # noqa: E402
 from helpers.audio import add_noise, load_audio, segment  # noqa: E402
 from helpers.config import import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
-from helpers.predict import is_unsure  # noqa: E402
+from machinery.predict import is_unsure  # noqa: E402
 from helpers.pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE  # noqa: E402
+from machinery import train  # noqa: E402
 
 CONDITIONS = {
     "clean": lambda y, sr, i: y,
@@ -72,8 +73,8 @@ CONDITIONS = {
     "clipped at peak/4": lambda y, sr, i: np.clip(y, -np.abs(y).max() / 4, np.abs(y).max() / 4),
     "MP3 (24 kbit/s)": lambda y, sr, i: mp3(y, sr),
 }
-MODELS = {"before": MUSICNN_SPEC, "level": train.TRANSFER_SPEC, "noise": train.TRANSFER_SPEC, "after": train.TRANSFER_SPEC}
-KINDS = {"noise": ("noise",), "after": tuple(train.AUGMENTATIONS)}  # the models trained with augmented copies
+MODELS = {"before": MUSICNN_SPEC, "level": models.TRANSFER_SPEC, "noise": models.TRANSFER_SPEC, "after": models.TRANSFER_SPEC}
+KINDS = {"noise": ("noise",), "after": tuple(models.AUGMENTATIONS)}  # the models trained with augmented copies
 
 
 def mp3(y: np.ndarray, sr: int) -> np.ndarray:
@@ -127,7 +128,7 @@ def degraded_patches(path: str, condition: str, i: int, spec: dict) -> np.ndarra
     y, sr = load_audio(path, sr=None)
     y = np.asarray(CONDITIONS[condition](y, sr, i), dtype=np.float32)
     y = librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE)  # what librosa.load(sr=16000) does
-    return train.segment_features(segment(y, sr=SAMPLE_RATE, seconds=PATCH_SECONDS, source=path), SAMPLE_RATE, spec)
+    return models.segment_features(segment(y, sr=SAMPLE_RATE, seconds=PATCH_SECONDS, source=path), SAMPLE_RATE, spec)
 
 
 def main() -> int:
@@ -153,19 +154,19 @@ def main() -> int:
     number = {c: i for i, c in enumerate(clips["clip_id"])}
     paths = dict(zip(clips["clip_id"], clips["path"].astype(str)))
     kind = train.KINDS["transfer"]
-    data = {name: train.segment_dataset(clips, spec, sr=kind[2], segment_seconds=kind[3]) for name, spec in MODELS.items()}
+    data = {name: models.segment_dataset(clips, spec, sr=kind[2], segment_seconds=kind[3]) for name, spec in MODELS.items()}
     rows = []
     for seed in args.seeds:
         ds = data["after"]
-        tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=train.VAL_SIZE,
-                                                test_size=train.TEST_SIZE, seed=seed)
+        tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=models.VAL_SIZE,
+                                                test_size=models.TEST_SIZE, seed=seed)
         for block, parts, scored in (("validation", {"train": tr, "val": va[:0]}, va), ("test", {"train": tr, "val": va}, te)):
             if block not in args.blocks:
                 continue
             for name, spec in [(m, s) for m, s in MODELS.items() if m in args.models]:
                 ds = data[name]
                 X, y, fit_parts = ((ds["X"], ds["y"], parts) if name not in KINDS else
-                                   train.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
+                                   models.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
                 fit_parts = {**fit_parts, "val": parts["val"]}  # the copies are of training clips only
                 model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed, groups=np.r_[ds["clip_id"], np.full(len(X) - len(ds["X"]), "")])
                 apply, stats = head(model), (history.get("unsure") or [None])[0]

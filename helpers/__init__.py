@@ -1,6 +1,8 @@
-"""Helpers for the 'From Waveforms to Genres' course: only what several notebooks or the command lines reuse.
+"""Helpers for the 'From Waveforms to Genres' course: what several notebooks reuse, for learners to read.
 
-The notebooks teach each idea in their own cells; this package holds what they share. Importing it
+The notebooks teach each idea in their own cells; this package holds what they share. The machinery that
+serves them (model files, the training and prediction command lines) is the package :mod:`machinery`, which
+imports this one; this one never imports it. Importing it
 has no side effects: it sets no environment variable, changes nothing in another package and does
 not import TensorFlow.
 
@@ -10,10 +12,11 @@ not import TensorFlow.
 - :mod:`helpers.audio` - loading and segmenting audio
 - :mod:`helpers.plotting` - the course's figures (waveform, spectrum, spectrogram, MFCC, confusion, training)
 - :mod:`helpers.features` - the 57-feature GTZAN table and its parallel, cached extraction
-- :mod:`helpers.evaluation` - splits by clip, clip-level voting, published figures beside ours
+- :mod:`helpers.evaluation` - splits by clip, clip-level voting, test accuracy, published figures beside ours
 - :mod:`helpers.check` - band checks for results that differ from machine to machine
-- :mod:`helpers.modelio`, :mod:`helpers.train`, :mod:`helpers.predict` - model files and the
-  ``python -m helpers.train`` / ``python -m helpers.predict`` command lines
+- :mod:`helpers.pretrained` - the musicnn tagger rebuilt in Keras, its input and embeddings (notebook 09)
+- :mod:`helpers.models` - what the models read (segment features, the cached segment dataset, training copies) and
+  the networks the notebooks build
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import librosa
 import numpy as np
@@ -15,18 +16,23 @@ import soundfile as sf
 
 from .errors import AudioError, not_a_command
 
-__all__ = ["DEFAULT_SR", "load_audio", "segment", "n_segments", "add_noise", "augment"]
+__all__ = ["DEFAULT_SR", "MAX_SECONDS", "MAX_RATE", "load_audio", "header_seconds", "segment", "n_segments",
+           "add_noise", "augment"]
 
 DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa's default)
+#: what the course's models read of a file at most (its first 10 minutes; :func:`load_audio`'s ``max_seconds``):
+#: memory stays bounded whatever a file's length or declared rate (``benchmarks/memory.py``)
+MAX_SECONDS, MAX_RATE = 600.0, 48000
 
 
 def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bool = True, offset: float = 0.0,
                duration: float | None = None, min_duration: float | None = None,
-               allow_silent: bool = True) -> tuple[np.ndarray, int]:
+               allow_silent: bool = True, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default): ``(y, sr)``.
 
     ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``; ``offset`` and
-    ``duration`` (seconds) read a part. Raises :class:`AudioError` naming the file when it is missing, a folder,
+    ``duration`` (seconds) read a part; ``max_seconds`` bounds memory: at most that many seconds and no more samples
+    than ``max_seconds * MAX_RATE`` (a header declaring 2 kHz cannot make it decode hours). Raises :class:`AudioError` naming the file when it is missing, a folder,
     empty, not a regular file (a pipe or device: never opened), not decodable, without samples, shorter than
     ``min_duration`` seconds, or, with ``allow_silent=False``, silent (RMS below -80 dBFS around the mean, so
     that a constant offset counts as silence).
@@ -49,11 +55,12 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         raise AudioError(f"{path}: file is empty (0 bytes)")
     named = _utf8(path)  # libsndfile cannot open a name that is not valid UTF-8: it then reads the open file
     with contextlib.nullcontext(str(path)) if named else open(path, "rb") as source:
-        try:
-            if sf.info(source).format == "RAW":  # libsndfile's guess for unknown .au/.raw bytes
-                raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
-        except (RuntimeError, sf.LibsndfileError):
-            pass  # not readable by libsndfile: librosa falls back to audioread below (mp3, m4a)
+        info = _header(source)
+        if info is not None and info.format == "RAW":  # libsndfile's guess for unknown .au/.raw bytes
+            raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
+        if max_seconds is not None:  # m4a (no header libsndfile reads): at most max_seconds of it
+            rate = info.samplerate if info is not None and info.samplerate > 0 else MAX_RATE
+            duration = min(duration or np.inf, max_seconds, max_seconds * MAX_RATE / rate)
         if not named:
             source.seek(0)
         try:
@@ -76,6 +83,32 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
     if not allow_silent and np.std(y, dtype=np.float64) < 1e-4:  # RMS around the mean: a DC offset is no sound
         raise AudioError(f"{path}: is silent (below -80 dBFS once any constant offset is removed)")
     return y.astype(np.float32, copy=False), int(sr_out)
+
+
+def header_seconds(path: str | os.PathLike) -> float | None:
+    """A file's length in seconds as its header declares it, without decoding; None if libsndfile cannot tell
+    (an m4a file, not audio, not a regular file).
+
+    Examples
+    --------
+    >>> from helpers.datasets import librosa_example
+    >>> round(header_seconds(librosa_example("trumpet")), 2)
+    5.33
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with open(path, "rb") as source:
+        info = _header(source)
+    return info.frames / info.samplerate if info is not None and info.samplerate > 0 else None
+
+
+def _header(source: Any) -> Any:
+    """libsndfile's ``sf.info`` of a name or an open file; None when libsndfile cannot read it (mp3 via audioread, m4a)."""
+    try:
+        return sf.info(source)
+    except (RuntimeError, sf.LibsndfileError):
+        return None
 
 
 def _utf8(path: Path) -> bool:

@@ -38,8 +38,8 @@ from . import __version__
 from .config import data_dir, write_atomic
 from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt
 
-__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "status", "fetch",
-           "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features", "build_gtzan_features",
+__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "data_file", "status",
+           "fetch", "CLIP_RECORD", "changed_clips", "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features", "build_gtzan_features",
            "librosa_example", "class_counts", "main"]
 
 logger = logging.getLogger("helpers.datasets")
@@ -280,8 +280,14 @@ def _verify_copy(path: Path, known_hash: str | None) -> dict | None:
     return record
 
 
-def _data_file(name: str, rel: str, root: Path | None) -> Path:
-    """Locate, verify and return one registered file of a data set (fetched first if allowed)."""
+def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
+    """One registered file of a data set, verified against its checksum (fetched first where allowed).
+
+    Examples
+    --------
+    >>> data_file("echonest", "echonest/fma-rock-vs-hiphop.csv").name  # doctest: +SKIP
+    'fma-rock-vs-hiphop.csv'
+    """
     _fetch_if_allowed(name, root)
     ds, path = _get(name), _root(root) / rel
     if not path.is_file():
@@ -300,6 +306,9 @@ def _describe_copy(ds: Dataset, root: Path) -> str:
         per = f"{count.iloc[0]} per genre" if count.nunique() == 1 else ", ".join(f"{g} {n}" for g, n in count.items())
         words[0] += (f": {len(clips):,} of 1,000 clips ({per}), {int((clips['duration'] >= 29.9).sum()):,} of them "
                      f"30 s long" + (f", {len(bad)} unreadable" if bad else ""))
+        changed, recorded = changed_clips(clips), pd.read_csv(CLIP_RECORD)["clip_id"].isin(clips["clip_id"]).sum()
+        words.append(f"{len(changed)} of the {recorded} recorded clips CHANGED: " + ", ".join(
+            f"{c} ({why})" for c, why in changed.items()) if changed else f"the {recorded} recorded clips as recorded")
     elif ds.name == "fma-metadata":
         names = ("tracks.csv", "genres.csv", "echonest.csv", "features.csv")
         have = [n for n in names if any((root / "fma" / d / n).is_file() for d in ("fma_metadata", "."))]
@@ -561,8 +570,8 @@ def load_echonest(root: Path | None = None) -> pd.DataFrame:
     >>> load_echonest()["genre_top"].value_counts().to_dict()
     {'Rock': 3892, 'Hip-Hop': 910}
     """
-    tracks = pd.read_csv(_data_file("echonest", "echonest/fma-rock-vs-hiphop.csv", root))
-    metrics = pd.read_json(_data_file("echonest", "echonest/echonest-metrics.json", root), precise_float=True)
+    tracks = pd.read_csv(data_file("echonest", "echonest/fma-rock-vs-hiphop.csv", root))
+    metrics = pd.read_json(data_file("echonest", "echonest/echonest-metrics.json", root), precise_float=True)
     return metrics.merge(tracks[["track_id", "genre_top"]], on="track_id").reset_index(drop=True)
 
 
@@ -603,7 +612,7 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     Reads the Kaggle layout or the original archive's. A clip that cannot be decoded (the full Kaggle copy's
     ``jazz.00054.wav``) or is shorter than 0.05 s (cut off) is left out, named in a warning and in
     ``table.attrs["unreadable"]``: path -> the reason, the same line that
-    :func:`helpers.features.extract_features` and :func:`helpers.train.segment_dataset` give when they report
+    :func:`helpers.features.extract_features` and :func:`helpers.models.segment_dataset` give when they report
     those files again.
 
     Parameters
@@ -640,6 +649,38 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     return table
 
 
+#: The course's record of the 70 clips of the CI subset: per clip, the number of 16-bit samples and their sha256
+CLIP_RECORD = Path(__file__).with_name("gtzan_ci_subset.csv")
+
+
+def changed_clips(clips: pd.DataFrame) -> dict[str, str]:
+    """The clips among ``clips`` (rows of :func:`gtzan_clips`) whose audio is not what the course recorded:
+    ``clip_id`` -> why. :data:`CLIP_RECORD` holds, for the 70 clips of the CI subset, the number of 16-bit samples
+    at 22,050 Hz and their sha256; a copy must begin with those samples (a full 30-s clip does). Other clips are
+    not checked. A name is not content: a rock clip replaced by a classical one under its name is found here.
+
+    Examples
+    --------
+    >>> changed_clips(gtzan_clips(per_genre=1))
+    {}
+    """
+    record = pd.read_csv(CLIP_RECORD).set_index("clip_id")
+    changed = {}
+    for clip_id, path in clips.loc[clips["clip_id"].isin(record.index), ["clip_id", "path"]].itertuples(index=False):
+        n = int(record.at[clip_id, "n_samples"])
+        try:
+            samples, rate = sf.read(path, dtype="int16", frames=n)
+        except Exception as exc:  # noqa: BLE001 - decoders raise many types
+            changed[clip_id] = f"cannot be read ({type(exc).__name__})"
+            continue
+        digest = hashlib.sha256(samples.astype("<i2").tobytes()).hexdigest()
+        if rate != GTZAN_SR or samples.ndim != 1 or len(samples) < n:
+            changed[clip_id] = f"not {n:,} mono samples at {GTZAN_SR:,} Hz as recorded"
+        elif digest != record.at[clip_id, "samples_sha256"]:
+            changed[clip_id] = "its samples differ from the recorded ones"
+    return changed
+
+
 def gtzan_split(root: Path | None = None) -> pd.Series:
     """The fault-filtered GTZAN partition: a Series ``split``, clip id -> "train" / "valid" / "test".
 
@@ -650,7 +691,7 @@ def gtzan_split(root: Path | None = None) -> pd.Series:
     """
     parts = {}
     for part in _SPLIT_HASHES:
-        for line in _data_file("gtzan-splits", f"gtzan/splits/{part}_filtered.txt", root).read_text().split():
+        for line in data_file("gtzan-splits", f"gtzan/splits/{part}_filtered.txt", root).read_text().split():
             parts[Path(line).stem if line.endswith((".wav", ".au")) else line] = part
     return pd.Series(parts, name="split")
 
@@ -666,7 +707,7 @@ def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
     >>> load_gtzan_features().shape
     (1000, 61)
     """
-    table = pd.read_csv(_data_file("gtzan-features", _FEATURES, root))
+    table = pd.read_csv(data_file("gtzan-features", _FEATURES, root))
     table.insert(1, "clip_id", table["filename"].str.replace(r"\.(wav|au)$", "", regex=True))
     return table
 

@@ -44,7 +44,7 @@ def not_a_command(module: str) -> None:
     import sys
 
     print(f"python -m {module}: a library module, not a command; the commands are python -m helpers.datasets, "
-          "helpers.train and helpers.predict (each has --help)", file=sys.stderr)
+          "machinery.train and machinery.predict (each has --help)", file=sys.stderr)
     raise SystemExit(2)
 
 

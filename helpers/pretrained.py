@@ -4,8 +4,8 @@ The weights are data (``musicnn`` in :data:`helpers.datasets.REGISTRY`: the ``mu
 TensorFlow-1 checkpoints were trained to predict 50 Million Song Dataset tags). :func:`checkpoint` extracts
 one from the wheel, :func:`build_tagger` rebuilds the network in Keras 3 layers and :func:`load_tagger` puts
 the checkpoint's weights into them. Its input, :func:`log_mel`, is ``log10(10000 * mel + 1)`` of 16 kHz audio,
-187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m helpers.train
-transfer`` and :mod:`helpers.predict` reuse them. The original package is not a dependency: its code is
+187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m machinery.train
+transfer`` and :mod:`machinery.predict` reuse them. The original package is not a dependency: its code is
 TensorFlow-1 graph code, and its preprocessing overflows (it takes the log in float16).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .config import cache_dir, write_atomic
-from .datasets import _WHEEL, _data_file
+from .datasets import REGISTRY, data_file
 from .errors import CourseError, not_a_command
 
 __all__ = ["MUSICNN_SPEC", "SAMPLE_RATE", "FRAMES", "PATCH_SECONDS", "MSD_TAGS", "set_level", "log_mel", "checkpoint",
@@ -64,7 +64,7 @@ def log_mel(segments: np.ndarray, *, sr: int = SAMPLE_RATE, spec: dict[str, Any]
     ``log10(10000 * S + 1)`` of the mel power ``S``, taken in float32 (musicnn 0.1.0 casts ``S`` to float16
     first, where ``10000 * S`` overflows to infinity above 6.55). A segment of ``PATCH_SECONDS`` gives the
     187 frames of one patch, the frames musicnn cuts from the whole clip's spectrogram. A spec with
-    ``rms_dbfs`` (``python -m helpers.train transfer``'s) first scales each segment to that level
+    ``rms_dbfs`` (``python -m machinery.train transfer``'s) first scales each segment to that level
     (:func:`set_level`), so that a quieter or louder copy of a recording gives the same input.
 
     Examples
@@ -107,7 +107,7 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
         return path.is_file() and path.stat().st_size == int(size) and base64.urlsafe_b64encode(
             bytes.fromhex(pooch.file_hash(str(path)))).rstrip(b"=").decode() == digest
 
-    wheel = _data_file("musicnn", _WHEEL, None if root is None else Path(root))
+    wheel = data_file("musicnn", REGISTRY["musicnn"].files[0].path, root)
     names = {".index": "model.index", ".data-00000-of-00001": "model.data-00000-of-00001"}
     try:
         folders = (wheel.parent / model, cache_dir("musicnn", model))

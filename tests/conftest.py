@@ -122,7 +122,7 @@ def rewrite_metadata(path: Path, **changes) -> None:
     import json
     import zipfile
 
-    from helpers.modelio import METADATA_ENTRY
+    from machinery.modelio import METADATA_ENTRY
 
     with zipfile.ZipFile(path) as zf:
         entries = {name: zf.read(name) for name in zf.namelist()}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from helpers.audio import load_audio, n_segments, segment
+from helpers.audio import MAX_RATE, header_seconds, load_audio, n_segments, segment
 from helpers.errors import AudioError, CourseError
 
 from .conftest import SR, finishes, sine
@@ -43,6 +43,20 @@ def test_duration_offset_and_min_duration(write_wav):
     assert len(y) == SR
     with pytest.raises(AudioError, match=r"x\.wav: 2\.00 s long, shorter than the required 3 s"):
         load_audio(path, min_duration=3)
+
+
+@pytest.mark.parametrize("rate, expected", [(SR, 4.0), (2000, 4.0), (2 * MAX_RATE, 2.0)])
+def test_max_seconds_bounds_seconds_and_samples(tmp_path, rate, expected):
+    """At most max_seconds, and no more samples than max_seconds * MAX_RATE (issue 33); the header still tells the
+    whole length."""
+    path = tmp_path / "long.wav"
+    sf.write(path, sine(330, 10.0, sr=rate), rate)
+    y, out_rate = load_audio(path, sr=None, max_seconds=4.0)
+    assert out_rate == rate and len(y) == int(expected * rate)
+    assert header_seconds(path) == 10.0
+    assert len(load_audio(path, sr=None, duration=1.0, max_seconds=4.0)[0]) == rate  # the shorter of the two
+    (tmp_path / "text.wav").write_text("not audio " * 50)
+    assert header_seconds(tmp_path / "text.wav") is None and header_seconds(tmp_path / "none.wav") is None
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -121,7 +122,30 @@ def test_status_table(data_root):
     assert table.loc["echonest", "present"] and table.loc["gtzan", "present"]
     assert not table.loc["fma-small", "present"]
     assert table.loc["echonest", "copy"] == "published copy, sha256 verified"
-    assert table.loc["gtzan", "copy"] == "gtzan/genres_original: 70 of 1,000 clips (7 per genre), 30 of them 30 s long"
+    assert table.loc["gtzan", "copy"] == ("gtzan/genres_original: 70 of 1,000 clips (7 per genre), 30 of them 30 s "
+                                          "long; the 70 recorded clips as recorded")
+
+
+def test_a_clip_replaced_under_its_name_is_found_by_content(data_root, tmp_path):
+    """Names are not content (issue 33): the record of the CI subset's samples finds a swapped, cut or stereo clip."""
+    import soundfile as sf
+
+    clips = datasets.gtzan_clips(data_root)
+    assert datasets.changed_clips(clips) == {}
+    folder = tmp_path / "gtzan" / "genres_original"
+    for genre in ("rock", "classical", "jazz", "pop"):
+        (folder / genre).mkdir(parents=True)
+        shutil.copy(data_root / "gtzan" / "genres_original" / genre / f"{genre}.00000.wav", folder / genre)
+    shutil.copy(folder / "classical" / "classical.00000.wav", folder / "rock" / "rock.00000.wav")  # a classical "rock"
+    y, rate = sf.read(folder / "jazz" / "jazz.00000.wav")
+    sf.write(folder / "jazz" / "jazz.00000.wav", y[: rate * 10], rate)  # cut to 10 s
+    sf.write(folder / "pop" / "pop.00000.wav", np.stack([y, y], axis=1), rate)  # stereo
+    changed = datasets.changed_clips(datasets.gtzan_clips(tmp_path, with_split=False))
+    assert changed == {"rock.00000": "its samples differ from the recorded ones",
+                       "jazz.00000": "not 661,794 mono samples at 22,050 Hz as recorded",
+                       "pop.00000": "not 661,504 mono samples at 22,050 Hz as recorded"}
+    copy = datasets.status(tmp_path).loc["gtzan", "copy"]
+    assert "3 of the 4 recorded clips CHANGED: jazz.00000 (not 661,794 mono" in copy and "rock.00000 (its samples" in copy
 
 
 def test_fetch_of_present_data_verifies_and_downloads_nothing(data_root, caplog):
@@ -165,6 +189,9 @@ def test_checksum_mismatch_is_never_used(data_root, tmp_path):
     bad.write_text(bad.read_text().replace("Rock", "Rokk", 1))
     with pytest.raises(ChecksumError, match="fma-rock-vs-hiphop.csv: sha256 checksum mismatch"):
         datasets.load_echonest(root)
+    assert datasets.data_file("echonest", "echonest/fma-rock-vs-hiphop.csv", data_root).is_file()  # the good copy
+    with pytest.raises(ChecksumError, match="checksum mismatch"):
+        datasets.data_file("echonest", "echonest/fma-rock-vs-hiphop.csv", root)
 
 
 def test_original_archive_layout_and_undecodable_clip(tmp_path, write_wav):

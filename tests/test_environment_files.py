@@ -51,7 +51,7 @@ IMPORT_TO_DIST = {
     "distributed": "dask[distributed]",
 }
 # where the course's Python code lives (tools/ are the maintainers' scripts, run from the same environment)
-SOURCE_DIRS = ("helpers", "tests", "tools")
+SOURCE_DIRS = ("helpers", "machinery", "tests", "tools")
 
 
 def _requirements(extras: tuple[str, ...] = ()) -> list[Requirement]:
@@ -292,7 +292,7 @@ def _notebook_sources() -> dict[str, str]:
 
 def _local_modules() -> set[str]:
     """Names that are the course's own modules, not third-party ones."""
-    local = {"helpers", "tests", "__future__"}
+    local = {"helpers", "machinery", "tests", "__future__"}
     for folder in SOURCE_DIRS:
         local |= {p.stem for p in (ROOT / folder).glob("*.py")}
     return local
@@ -339,8 +339,10 @@ def test_everything_imported_is_declared():
 
 
 def test_importing_helpers_needs_no_extra():
-    """Every helpers module imports with `pip install -e .` alone (TensorFlow and dask are imported lazily)."""
-    sources = {str(p.relative_to(ROOT)): p.read_text() for p in sorted((ROOT / "helpers").glob("*.py"))}
+    """Every module of helpers and machinery imports with `pip install -e .` alone (TensorFlow and dask are imported
+    lazily)."""
+    sources = {str(p.relative_to(ROOT)): p.read_text() for folder in ("helpers", "machinery")
+               for p in sorted((ROOT / folder).glob("*.py"))}
     base = {canonicalize_name(r.name) for r in _requirements()}
     missing = _undeclared(_by_module(sources, top_level_only=True), base)
     assert not missing, f"imported when helpers is imported, but only in an extra (or nowhere): {missing}"

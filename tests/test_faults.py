@@ -20,12 +20,12 @@ import soundfile as sf
 
 keras = pytest.importorskip("keras")
 
-from helpers import modelio  # noqa: E402
-from helpers import train as train_cli  # noqa: E402
+from machinery import modelio  # noqa: E402
+from machinery import train as train_cli  # noqa: E402
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.evaluation import require_classes  # noqa: E402
-from helpers.train import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
+from helpers.models import MFCC_SPEC, build_lstm, check_spec, segment_dataset  # noqa: E402
 
 from .conftest import SR, rewrite_metadata, sine  # noqa: E402
 from .test_modelio import _metadata  # noqa: E402
@@ -145,7 +145,7 @@ def test_too_few_clips_of_a_genre_are_named():
 
 
 def test_a_model_whose_metadata_names_other_genres_is_refused_once(good_file, tmp_path, capsys):
-    from helpers import predict as predict_cli
+    from machinery import predict as predict_cli
 
     path, _ = good_file
     rewrite_metadata(path, genres=["a", "b", "c", "d", "e"])
@@ -162,7 +162,7 @@ def test_a_model_whose_metadata_names_other_genres_is_refused_once(good_file, tm
                                      {"feature_spec": {"type": "logmel"}}, {"feature_spec": {"type": "mfcc", "n_fft": 0}},
                                      {"sample_rate": -22050}, {"segment_seconds": "long"}])
 def test_a_model_whose_feature_spec_disagrees_with_its_input_is_refused_once(good_file, tmp_path, capsys, changes):
-    from helpers import predict as predict_cli
+    from machinery import predict as predict_cli
 
     path, _ = good_file
     rewrite_metadata(path, **changes)
@@ -172,7 +172,7 @@ def test_a_model_whose_feature_spec_disagrees_with_its_input_is_refused_once(goo
     sf.write(clip, sine(330.0, 7.0), SR)
     assert predict_cli.main([str(clip), str(clip), "--model", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and err[1].startswith(f"python -m helpers.predict: error: {path}: "), err
+    assert len(err) == 2 and err[1].startswith(f"python -m machinery.predict: error: {path}: "), err
     assert any(w in err[1] for w in ("network takes (130, 13)", "must be a positive integer", "negative", "float",
                                   "must be a whole number", "must be a number")), err
 
@@ -188,7 +188,7 @@ def test_a_model_with_nan_weights_is_refused(model, tmp_path):
 
 
 def test_predict_json_into_a_closed_pipe_ends_quietly(tmp_path):
-    """`python -m helpers.predict a b --json | head -1`: no BrokenPipeError traceback."""
+    """`python -m machinery.predict a b --json | head -1`: no BrokenPipeError traceback."""
     import subprocess
     import sys
 
@@ -199,7 +199,7 @@ def test_predict_json_into_a_closed_pipe_ends_quietly(tmp_path):
     for i in range(40):
         clips.append(tmp_path / f"c{i}.wav")
         sf.write(clips[-1], sine(220.0 + 10 * i, 3.5), SR)
-    cmd = f"{sys.executable} -m helpers.predict {' '.join(map(str, clips))} --model {path} --json | head -1"
+    cmd = f"{sys.executable} -m machinery.predict {' '.join(map(str, clips))} --model {path} --json | head -1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert done.stdout.count("\n") == 1 and '"genre"' in done.stdout
@@ -216,35 +216,33 @@ def test_an_error_is_the_only_line_on_stderr(good_file, tmp_path):
     bad.write_text("not audio")
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    done = subprocess.run([sys.executable, "-m", "helpers.predict", str(bad), "--model", str(path)],
+    done = subprocess.run([sys.executable, "-m", "machinery.predict", str(bad), "--model", str(path)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: cannot be decoded as audio"), done.stderr
 
 
-# ----------------------------------------------------------------------------- every python -m helpers.X
+# ----------------------------------------------------------------------------- every python -m helpers.X / machinery.X
 
 def _modules():
-    import helpers
-
-    folder = Path(helpers.__file__).parent
-    return sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
+    root = Path(__file__).parent.parent
+    return sorted(f"{d}.{p.stem}" for d in ("helpers", "machinery") for p in (root / d).glob("*.py") if p.stem != "__init__")
 
 
 @pytest.mark.parametrize("module", _modules())
 def test_every_module_is_a_command_with_help_or_refuses_to_run(module):
     """`python -m helpers.X --help`: a command prints its usage (exit 0); a library module says in one line
     that it is not a command (exit 2, `helpers.errors.not_a_command`) instead of exiting 0 in silence."""
-    run = subprocess.run([sys.executable, "-m", f"helpers.{module}", "--help"], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                          timeout=120, cwd=Path(__file__).parent.parent)
-    if module in {"datasets", "train", "predict"}:
-        assert run.returncode == 0 and run.stdout.startswith(f"usage: python -m helpers.{module}"), run.stderr
+    if module in {"helpers.datasets", "machinery.train", "machinery.predict"}:
+        assert run.returncode == 0 and run.stdout.startswith(f"usage: python -m {module}"), run.stderr
     else:
         assert run.returncode == 2 and run.stdout == ""
-        assert run.stderr.splitlines() == [f"python -m helpers.{module}: a library module, not a command; the "
-                                           "commands are python -m helpers.datasets, helpers.train and "
-                                           "helpers.predict (each has --help)"]
+        assert run.stderr.splitlines() == [f"python -m {module}: a library module, not a command; the "
+                                           "commands are python -m helpers.datasets, machinery.train and "
+                                           "machinery.predict (each has --help)"]
 
 
 # ----------------------------------------------------------------------------- workers of a killed run
@@ -332,7 +330,7 @@ def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
     assert dict(zip(extracted.failures["path"], extracted.failures["reason"])) == listed
     assert len(extracted.table) == 5  # the 2.3-s clip has whole-clip features
 
-    ds = train_cli.segment_dataset(clips, MFCC_SPEC, cache=False)
+    ds = segment_dataset(clips, MFCC_SPEC, cache=False)
     assert ds["skipped"][:3] == list(listed.values())
     assert len(ds["skipped"]) == 4 and "blues.00003.wav: 2.30 s of audio is shorter than one 3 s segment" in ds["skipped"][3]
 
@@ -363,7 +361,7 @@ def test_a_file_name_that_is_not_utf8_is_read_and_printed(good_file, tmp_path):
     assert sr == SR and len(y) == 4 * SR
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # strict, as on a UTF-8 terminal
     for extra in ([], ["--json"]):
-        run = subprocess.run([sys.executable, "-m", "helpers.predict", raw, "--model", str(good_file[0]), *extra],
+        run = subprocess.run([sys.executable, "-m", "machinery.predict", raw, "--model", str(good_file[0]), *extra],
                              capture_output=True, env=env, timeout=300, cwd=Path(__file__).parent.parent)
         assert run.returncode == 0, run.stderr.decode(errors="replace")
         line = run.stdout.decode("utf-8")  # strict: valid UTF-8

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted((ROOT / "helpers").glob("*.py"))
 TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
 # Issue 15 set 12 modules and 2,500 lines. Issue 16 added `pretrained` (the Keras port of musicnn's tagger and its
-# weights: notebook 09, `python -m helpers.train transfer` and `helpers.predict` reuse it), about 190 lines.
+# weights: notebook 09, `python -m machinery.train transfer` and `machinery.predict` reuse it), about 190 lines.
 # Issue 18 added `check.exercise` and its table of exercise checks (notebooks 01-10), so 3,000. Issue 17 added
 # content keys and checksums for the caches, the workers' watch on their parent and the refusal of
 # `python -m helpers.<library module>`, about 90 lines, so 3,100 (the package had grown to 3,130 by issue 30).
@@ -30,17 +30,19 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # `config.partial_name` (partial files of killed writers removed) and `errors.on_interrupt` (Ctrl-C before the
 # commands' heavy imports), about 60 lines, so 3,485; `datasets status` within 100 columns, saying how much of GTZAN
 # and which FMA metadata files are there, about 35 lines, so 3,520; a cache folder that cannot be used costs a
-# warning, not the features (about 10), so 3,530. Issue 32 splits the package by audience: these are machinery, to
-# move out of `helpers/` with the command lines.
-MAX_MODULES, MAX_LINES = 13, 3530
+# warning, not the features (about 10), so 3,530. Issue 32 splits the package by audience: model files and the
+# training and prediction command lines moved to `machinery/` (and issue 33's bounded reading into `audio`), so
+# 2,970; issue 33's check of the CI subset's clips by content (`datasets.changed_clips`, for `status` and training),
+# about 30 lines, so 3,010. Downloads, status and the verified caches are machinery too, and follow (the aim is 2,200).
+MAX_MODULES, MAX_LINES = 13, 3010
 
 
 def public_functions():
-    for path in MODULES:
+    for path in MODULES + sorted((ROOT / "machinery").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_") and node.name != "main":
-                yield path.stem, node
+                yield f"{path.parent.name}.{path.stem}", node
 
 
 def test_the_package_is_small():
@@ -52,11 +54,11 @@ def test_the_package_is_small():
 @pytest.mark.parametrize("module, node", list(public_functions()), ids=lambda v: getattr(v, "name", v))
 def test_every_public_function_has_a_docstring_with_an_example(module, node):
     doc = ast.get_docstring(node) or ""
-    assert doc, f"helpers.{module}.{node.name} has no docstring"
+    assert doc, f"{module}.{node.name} has no docstring"
     if isinstance(node, ast.FunctionDef):
-        assert "Examples" in doc or ">>>" in doc, f"helpers.{module}.{node.name}: its docstring has no example"
+        assert "Examples" in doc or ">>>" in doc, f"{module}.{node.name}: its docstring has no example"
 
 
 @pytest.mark.parametrize("module, node", list(public_functions()), ids=lambda v: getattr(v, "name", v))
 def test_every_public_function_is_named_by_a_unit_test(module, node):
-    assert re.search(rf"\b{node.name}\b", TESTS), f"helpers.{module}.{node.name} is not used by any test"
+    assert re.search(rf"\b{node.name}\b", TESTS), f"{module}.{node.name} is not used by any test"

@@ -55,8 +55,8 @@ def one_line(err: str, *words: str) -> None:
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
     pytest.importorskip("keras")
-    from helpers.modelio import save_model
-    from helpers.train import build_lstm
+    from machinery.modelio import save_model
+    from helpers.models import build_lstm
 
     return save_model(build_lstm((130, 13), 3), tmp_path_factory.mktemp("model") / "m.keras", _metadata())
 
@@ -68,7 +68,7 @@ def test_predict(model_file, loading, tmp_path, sr):
     import soundfile as sf
 
     sf.write(wav, np.zeros(3 * sr, dtype=np.float32) + 0.1, sr)
-    status, err = interrupted(["-m", "helpers.predict", str(wav), "--model", str(model_file)], loading, tmp_path)
+    status, err = interrupted(["-m", "machinery.predict", str(wav), "--model", str(model_file)], loading, tmp_path)
     assert status == 130
     one_line(err, "interrupted")
 
@@ -76,7 +76,7 @@ def test_predict(model_file, loading, tmp_path, sr):
 @pytest.mark.parametrize("loading", [NUMPY, TENSORFLOW])
 def test_train(loading, tmp_path, data_root):
     out = tmp_path / "m.keras"
-    status, err = interrupted(["-m", "helpers.train", "lstm", "--out", str(out), "--data-dir", str(data_root)],
+    status, err = interrupted(["-m", "machinery.train", "lstm", "--out", str(out), "--data-dir", str(data_root)],
                               loading, tmp_path)
     assert status == 130 and not out.exists() and not list(tmp_path.glob(".*partial*"))
     one_line(err, "interrupted", "nothing was written")

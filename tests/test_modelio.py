@@ -1,4 +1,4 @@
-"""Tests of helpers.modelio: one .keras file carries the model and its metadata."""
+"""Tests of machinery.modelio: one .keras file carries the model and its metadata."""
 from __future__ import annotations
 
 import os
@@ -15,10 +15,10 @@ keras = pytest.importorskip("keras")
 
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
-from helpers.modelio import FORMAT, METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
+from machinery.modelio import FORMAT, METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
 
 from .conftest import dead_pid, rewrite_metadata  # noqa: E402
-from helpers.train import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
+from helpers.models import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
 
 
 def predict_proba(model, x):
@@ -157,7 +157,7 @@ def test_metadata_values_out_of_range_are_refused_in_one_line(tiny, tmp_path, ch
 
 def test_metadata_that_inflates_beyond_the_limit_is_refused_unread(tmp_path, monkeypatch):
     """A small archive whose metadata member inflates far (1.6 GB took 44 s and 3.7 GB before, issue 33)."""
-    import helpers.modelio as modelio
+    import machinery.modelio as modelio
 
     monkeypatch.setattr(modelio, "MAX_METADATA_BYTES", 1000)  # the same code path as 64 MB, in a small test
     path = tmp_path / "bomb.keras"

@@ -20,7 +20,7 @@ CALL = re.compile(r"\blibrosa\.([a-z_]+(?:\.[a-z_]+)*)\(")
 
 
 def _course_sources():
-    for folder in ("helpers", "benchmarks", "tools"):
+    for folder in ("helpers", "machinery", "benchmarks", "tools"):
         for path in sorted((REPO / folder).glob("*.py")):
             yield path, path.read_text(encoding="utf-8")
     for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
@@ -44,7 +44,7 @@ def test_the_pattern_would_catch_a_new_call():
 COURSE_CODE = """
 import numpy as np
 from helpers.features import gtzan_feature_vector
-from helpers.train import BASELINE_SPEC, CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, segment_features
+from helpers.models import BASELINE_SPEC, CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, segment_features
 from helpers.pretrained import SAMPLE_RATE
 rng = np.random.default_rng(0)
 for dtype in (np.float32, np.float64):

@@ -3,7 +3,7 @@
 The notebook's cells tagged ``app`` (the upload handler and the functions the app and section 2 share) run in a
 namespace with a tiny
 Keras model in place of the trained transfer model: same input (the tagger's log-mel patches), a ``normalise``
-layer and a softmax head, and unsure statistics in its metadata, so ``helpers.predict.predict_file`` takes the
+layer and a softmax head, and unsure statistics in its metadata, so ``machinery.predict.predict_file`` takes the
 same path as with the real model, including the unsure decision.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from helpers.pretrained import FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE
-from helpers.train import TRANSFER_SPEC
+from helpers.models import TRANSFER_SPEC
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "11_your_own_music.ipynb"
 GENRES = ["calm", "busy"]
@@ -42,7 +42,7 @@ def app(tmp_path_factory):
 
     from helpers.audio import load_audio, segment
     from helpers.pretrained import log_mel
-    from helpers.predict import predict_file
+    from machinery.predict import predict_file
 
     inputs = keras.Input(shape=(FRAMES, MUSICNN_SPEC["n_mels"]))
     pooled = keras.layers.GlobalAveragePooling1D()(inputs)

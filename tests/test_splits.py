@@ -76,7 +76,7 @@ def test_clip_level_and_errors():
 
 
 def test_default_split_is_60_15_25_by_clip():
-    """The one set of proportions every model uses (notebook 07, ``python -m helpers.train``)."""
+    """The one set of proportions every model uses (notebook 07, ``python -m machinery.train``)."""
     groups, labels = _clips(n_classes=2, clips_per_class=20)
     parts = group_train_val_test_split(groups, labels=labels, seed=0)
     assert [len(set(groups[p])) for p in parts] == [24, 6, 10]

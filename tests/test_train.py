@@ -1,4 +1,4 @@
-"""Tests of helpers.train: feature specs, segment features, the cached segment data set, the two
+"""Tests of helpers.models: feature specs, segment features, the cached segment data set, the two
 models, the one training step (Normalization inside the model, early stopping) and evaluation."""
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from helpers import train  # noqa: E402
+from helpers import models  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
-from helpers.train import (  # noqa: E402
-    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_augmented_copies, build_cnn, build_lstm, check_spec, clip_segments, evaluate, fit_model,
-    model_input, segment_dataset, segment_features,
+from helpers.evaluation import evaluate  # noqa: E402
+from helpers.models import (  # noqa: E402
+    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_augmented_copies, build_cnn, build_lstm, check_spec,
+    clip_segments, model_input, segment_dataset, segment_features,
 )
+from machinery.train import fit_model  # noqa: E402
 
 from .conftest import SR, sine  # noqa: E402
 
@@ -131,13 +133,13 @@ def test_add_augmented_copies_adds_one_copy_per_kind_of_each_training_clip_only(
     rng = np.random.default_rng(3)  # with the seed, per kind: an amount per training clip, then a seed per clip
     snr, noise_seed = rng.uniform(0, 20, 2), rng.integers(2**31, size=2)
     rate = rng.uniform(0.85, 1.15, 2)
-    y0, _ = train.load_audio(clips.path.iloc[0], sr=SR)
+    y0, _ = models.load_audio(clips.path.iloc[0], sr=SR)
     noisy = add_noise(y0, snr_db=snr[0], seed=int(noise_seed[0]))
-    np.testing.assert_allclose(X[6:9], segment_features(train.segment(noisy, sr=SR, seconds=3.0), SR, LOGMEL_SPEC), atol=1e-3)
+    np.testing.assert_allclose(X[6:9], segment_features(models.segment(noisy, sr=SR, seconds=3.0), SR, LOGMEL_SPEC), atol=1e-3)
     assert np.abs(X[6:9] - X[:3]).mean() > 1  # the noise shows
     faster = augment(y0, sr=SR, kind="tempo", amount=rate[0])
-    n_tempo = len(train.segment(faster, sr=SR, seconds=3.0))
-    np.testing.assert_allclose(X[11:11 + n_tempo], segment_features(train.segment(faster, sr=SR, seconds=3.0), SR, LOGMEL_SPEC),
+    n_tempo = len(models.segment(faster, sr=SR, seconds=3.0))
+    np.testing.assert_allclose(X[11:11 + n_tempo], segment_features(models.segment(faster, sr=SR, seconds=3.0), SR, LOGMEL_SPEC),
                                atol=1e-3)
     again, _, _ = add_augmented_copies(ds, clips, parts, seed=3, kinds=("noise", "tempo"))  # the same copies (cached)
     other, _, _ = add_augmented_copies(ds, clips, parts, seed=4, kinds=("noise", "tempo"))
@@ -154,7 +156,7 @@ def test_augment_changes_what_it_says(clip_table):
     high = np.fft.rfftfreq(len(noise), 1 / sr) > 4100
     band = augment(noise, sr=sr, kind="band", amount=8000)  # nothing above 4 kHz is left
     assert len(band) == len(noise) and power(band)[high].sum() < 1e-3 * power(noise)[high].sum()
-    y, _ = train.load_audio(clip_table.path.iloc[0], sr=SR)
+    y, _ = models.load_audio(clip_table.path.iloc[0], sr=SR)
     y = y[: 5 * sr]
     assert len(augment(y, sr=sr, kind="tempo", amount=0.9)) == pytest.approx(len(y) / 0.9, abs=sr // 50)
     up = augment(y, sr=sr, kind="pitch", amount=12)  # an octave: the spectral centroid about doubles
@@ -167,13 +169,13 @@ def test_augment_changes_what_it_says(clip_table):
 def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_table, monkeypatch):
     """A warm-up in the parent, as in extract_features: worker processes compiling librosa's numba code at the same
     time on a fresh install can crash (numba/numba#10128)."""
-    here, original = [], train._clip_features
+    here, original = [], models._clip_features
 
     def recording(path, *args):
         here.append(path)  # the workers append to their own copies of the list
         return original(path, *args)
 
-    monkeypatch.setattr(train, "_clip_features", recording)
+    monkeypatch.setattr(models, "_clip_features", recording)
     parallel = segment_dataset(clip_table.iloc[:3], MFCC_SPEC, cache=False, n_jobs=2)
     assert here == [str(clip_table.path[0])]
     assert list(parallel["clip_id"]) == ["rock.00000"] * 3 + ["rock.00001"] * 2 + ["blues.00000"]
@@ -184,8 +186,8 @@ def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_
 
 def test_segment_cache_is_keyed_by_content_and_rebuilt_when_corrupt(clip_table, tmp_path, monkeypatch):
     calls = []
-    real = train._clip_features
-    monkeypatch.setattr(train, "_clip_features", lambda *a: calls.append(a[0]) or real(*a))
+    real = models._clip_features
+    monkeypatch.setattr(models, "_clip_features", lambda *a: calls.append(a[0]) or real(*a))
     clips = clip_table.iloc[:3]
     first = segment_dataset(clips, MFCC_SPEC)
     assert len(calls) == 3 and len(list((tmp_path / "cache" / "features").glob("segments_*.npz"))) == 1
@@ -216,7 +218,7 @@ def test_an_unusable_cache_costs_a_warning_not_the_features(clip_table, tmp_path
         def full(path, data):
             raise OSError(28, "No space left on device", str(path))
 
-        monkeypatch.setattr(train, "write_atomic", full)
+        monkeypatch.setattr(models, "write_atomic", full)
     ds = segment_dataset(clips, MFCC_SPEC)
     np.testing.assert_array_equal(ds["X"], expected["X"])
     assert ("cannot be used" if fault == "cache folder is a file" else "No space left on device") in caplog.text

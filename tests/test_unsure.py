@@ -1,6 +1,6 @@
 """Issue 29: the transfer model hears the music, not the recording, and says when it is unsure.
 
-One transfer model is trained here per test module by the command line (``python -m helpers.train transfer``)
+One transfer model is trained here per test module by the command line (``python -m machinery.train transfer``)
 on five genres of the shared GTZAN clips (35 clips, about 30 s on two cores); the tests classify held-out
 clips, white noise and a LibriSpeech recording with it, and check ``--segments`` and ``--json``.
 """
@@ -19,13 +19,15 @@ import pytest
 pytest.importorskip("tensorflow")
 import soundfile as sf  # noqa: E402
 
-from helpers import predict as predict_cli  # noqa: E402
-from helpers import train as train_cli  # noqa: E402
+from machinery import predict as predict_cli  # noqa: E402
+from machinery import train as train_cli  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
-from helpers.modelio import METADATA_ENTRY, load_model  # noqa: E402
-from helpers.predict import format_result, is_unsure, predict_file  # noqa: E402
+from machinery.modelio import METADATA_ENTRY, load_model  # noqa: E402
+from machinery.predict import format_result, is_unsure, predict_file  # noqa: E402
 from helpers.pretrained import MUSICNN_SPEC  # noqa: E402
-from helpers.train import TEST_SIZE, VAL_SIZE, mahalanobis, unsure_statistics  # noqa: E402
+from helpers.audio import load_audio, segment  # noqa: E402
+from helpers.models import TEST_SIZE, VAL_SIZE, mahalanobis, segment_features  # noqa: E402
+from machinery.train import unsure_statistics  # noqa: E402
 
 from .conftest import SR  # noqa: E402
 
@@ -153,16 +155,16 @@ def test_a_transfer_model_without_the_new_metadata_predicts_as_before(transfer, 
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"file", "genre", "probabilities", "segments", "error"}
     model = loaded[0]
-    y, _ = train_cli.load_audio(clip, sr=16000)
-    raw = model.predict(train_cli.segment_features(train_cli.segment(y, sr=16000, seconds=2.992), 16000, MUSICNN_SPEC), verbose=0)
+    y, _ = load_audio(clip, sr=16000)
+    raw = model.predict(segment_features(segment(y, sr=16000, seconds=2.992), 16000, MUSICNN_SPEC), verbose=0)
     np.testing.assert_allclose(list(result["probabilities"].values()), raw.mean(axis=0), atol=1e-5)
     assert predict_cli.main([str(clip), "--model", str(old)]) == 0
     assert "unsure" not in capsys.readouterr().out
 
 
 def test_lstm_and_cnn_models_give_segments_but_no_unsure(tmp_path, capsys):
-    from helpers.modelio import save_model
-    from helpers.train import MFCC_SPEC, build_lstm, check_spec
+    from machinery.modelio import save_model
+    from helpers.models import MFCC_SPEC, build_lstm, check_spec
 
     meta = {"kind": "lstm", "genres": ["a", "b"], "sample_rate": SR, "segment_seconds": 3.0, "feature_spec": check_spec(MFCC_SPEC)}
     model_file = save_model(build_lstm((130, 13), 2), tmp_path / "lstm.keras", meta)

@@ -1,7 +1,7 @@
 """The course's baseline on the split of each seed, and the baselines notebooks 07-09 used before it.
 
 Since issue 30, notebooks 07, 08 and 09 share one baseline: an RBF SVM (``C=10``) on the means and standard
-deviations of 20 MFCCs per 3-s segment (``helpers.train.BASELINE_SPEC``), fit on the 40 training clips that the
+deviations of 20 MFCCs per 3-s segment (``helpers.models.BASELINE_SPEC``), fit on the 40 training clips that the
 networks learn from, one vote per test segment. Before, 07 used 13 MFCCs and 08 20 MFCCs of its 64-band log-mel
 arrays, both fit on the training and validation clips, and 09 a logistic regression on MFCCs computed over 500
 segments at once (so one dB floor for all of them). The baseline is scikit-learn on fixed features: the same on
@@ -26,7 +26,7 @@ from sklearn.svm import SVC
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import clip_level, group_train_val_test_split  # noqa: E402
-from helpers.train import BASELINE_SPEC, CNN_SPEC, MFCC_SPEC, TEST_SIZE, VAL_SIZE, segment_dataset  # noqa: E402
+from helpers.models import BASELINE_SPEC, CNN_SPEC, MFCC_SPEC, TEST_SIZE, VAL_SIZE, segment_dataset  # noqa: E402
 
 
 def _statistics(X: np.ndarray) -> np.ndarray:

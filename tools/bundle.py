@@ -4,8 +4,8 @@
     python tools/bundle.py unpack ARCHIVE [--data-dir DIR] [--overwrite]      # make data BUNDLE=ARCHIVE
 
 `create` reads a CI-size data directory (the one `make test` runs on: the Echo Nest pair, the 70-clip GTZAN subset
-of tools/ci_subset.csv, the feature table, the splits, fma/genres.csv, the musicnn wheel, librosa's examples),
-checks every file against its registered checksum (the GTZAN clips sample by sample against tools/ci_subset.csv),
+of helpers/gtzan_ci_subset.csv, the feature table, the splits, fma/genres.csv, the musicnn wheel, librosa's examples),
+checks every file against its registered checksum (the GTZAN clips sample by sample against helpers/gtzan_ci_subset.csv),
 and writes an uncompressed tar (audio compresses poorly) through a temporary name: every file under
 `course-data/`, with `course-data/SHA256SUMS` (`sha256sum -c` reads it) and `course-data/BUNDLE-README.txt`
 (each data set's licence and citation). PATH ...: bundle these files or folders of DIR instead.
@@ -57,20 +57,21 @@ def ci_files(root: Path) -> list[tuple[str, Path]]:
 
     spec = importlib.util.spec_from_file_location("ci_subset", ROOT / "tools" / "ci_subset.py")
     spec.loader.exec_module(ci_subset := importlib.util.module_from_spec(spec))
-    from helpers.datasets import REGISTRY, _verify_copy
+    from helpers.datasets import REGISTRY, data_file
     from helpers.errors import CourseError
 
     fix = f"; put a checked copy there (make data, or python tools/ci_subset.py DATA {root})"
     files: list[tuple[str, Path]] = []
     for name in ("echonest", "gtzan-splits", "gtzan-features", "musicnn"):
         for f in REGISTRY[name].files:
+            if not (root / f.path).is_file():
+                raise BundleError(f"{root / f.path}: file not found{fix}")
             try:
-                record = _verify_copy(root / f.path, f.known_hash)
+                files.append((f.path, data_file(name, f.path, root)))
             except CourseError as exc:
                 raise BundleError(f"{exc}{fix}") from None
-            files.append((f.path, root / f.path))
-            if record is not None:  # a feature table built here travels with its build record
-                built = Path(f.path).with_suffix(".built.json").as_posix()
+            built = Path(f.path).with_suffix(".built.json").as_posix()
+            if (root / built).is_file():  # a feature table built here travels with its build record
                 files.append((built, root / built))
     genres = next((p for p in (root / "fma/genres.csv", root / "fma/fma_metadata/genres.csv") if p.is_file()), None)
     if genres is None:
@@ -94,7 +95,7 @@ def ci_files(root: Path) -> list[tuple[str, Path]]:
                 raise BundleError(f"{root / rel}: cannot be read ({type(exc).__name__}){fix}") from None
             if (rate, len(samples), ci_subset.samples_sha256(samples)) != (22050, int(clip["n_samples"]),
                                                                           clip["samples_sha256"]):
-                raise BundleError(f"{root / rel}: not the CI subset's clip (tools/ci_subset.csv); cut the CI data "
+                raise BundleError(f"{root / rel}: not the CI subset's clip (helpers/gtzan_ci_subset.csv); cut the CI data "
                                   f"first: python tools/ci_subset.py {root} build/ci-data, then make bundle "
                                   "COURSE_DATA_DIR=build/ci-data")
             files.append((rel, root / rel))

@@ -3,7 +3,7 @@
 The committed notebook outputs are made on the CI data: the Echo Nest pair, the splits, the feature table,
 librosa's examples, the musicnn weights and a 70-clip GTZAN subset (clips 0-6 of each genre, clips 3-6 cut
 to their first 15-20 s). This script cuts that subset out of a full GTZAN download (`make data`), checks every clip
-against `tools/ci_subset.csv` (number of samples and sha256 of the 16-bit samples), and links the other
+against `helpers/gtzan_ci_subset.csv` (number of samples and sha256 of the 16-bit samples), and links the other
 data sets, so that `COURSE_DATA_DIR=<out> make test` compares like with like.
 
     python tools/ci_subset.py data build/ci-data
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-MANIFEST = Path(__file__).with_name("ci_subset.csv")
+MANIFEST = Path(__file__).resolve().parents[1] / "helpers" / "gtzan_ci_subset.csv"  # helpers.datasets.CLIP_RECORD
 OTHERS = ["echonest", "librosa", "fma", "musicnn"]  # linked as they are
 GTZAN_FILES = ["features_30_sec.csv", "features_30_sec.built.json", "splits"]  # the record exists for a built table
 

@@ -1,4 +1,4 @@
-"""How well ``python -m helpers.train transfer`` generalises: held-out clips over seeds, and 5-fold CV.
+"""How well ``python -m machinery.train transfer`` generalises: held-out clips over seeds, and 5-fold CV.
 
 For each seed: the command line's 60/15/25 split by clip (its test clips are never seen in training or
 early stopping), and 5-fold cross-validation by clip (``StratifiedGroupKFold``; inside each fold 15 % of
@@ -22,7 +22,9 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
-from helpers.train import KINDS, TEST_SIZE, VAL_SIZE, evaluate, fit_model, segment_dataset  # noqa: E402
+from helpers.models import TEST_SIZE, VAL_SIZE, segment_dataset  # noqa: E402
+from helpers.evaluation import evaluate  # noqa: E402
+from machinery.train import KINDS, fit_model  # noqa: E402
 
 
 def main() -> int:

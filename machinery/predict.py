@@ -1,6 +1,6 @@
-"""Classify audio files with a model saved by :func:`helpers.modelio.save_model`.
+"""Classify audio files with a model saved by :func:`machinery.modelio.save_model`.
 
-``python -m helpers.predict FILE [FILE ...] --model PATH [--json] [--segments]`` prints each file's genre and
+``python -m machinery.predict FILE [FILE ...] --model PATH [--json] [--segments]`` prints each file's genre and
 top-3 probabilities: the file (wav, flac, ogg, mp3, au; any channels and sample rate) is cut into back-to-back
 segments of the model's length and the segments' probabilities are averaged. A transfer model trained since
 issue 29 also says whether it is unsure (:func:`is_unsure`); ``--segments`` adds each segment's genre. A missing, empty, non-audio,
@@ -13,7 +13,6 @@ if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one 
     __import__("helpers.errors").errors.on_interrupt("interrupted")
 
 import argparse
-import contextlib
 import functools
 import json
 import os
@@ -22,40 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
-from .audio import load_audio, segment
-from .config import import_tensorflow
-from .errors import AudioError, CourseError, on_interrupt
-from .modelio import load_model, read_metadata
-from .train import CNN_SPEC, mahalanobis, model_input, segment_features
+from helpers.audio import MAX_SECONDS, header_seconds, load_audio, segment
+from helpers.config import import_tensorflow
+from helpers.errors import AudioError, CourseError, on_interrupt
+from helpers.models import mahalanobis
 
-__all__ = ["MAX_SECONDS", "prepare_features", "is_unsure", "predict_file", "format_result", "main"]
+from .modelio import load_model, prepare_features, read_metadata
 
-#: :func:`predict_file` reads at most this many seconds of a file (its first 10 minutes), and no more samples than
-#: that at 48 kHz: memory stays bounded whatever the file's length or declared rate (``benchmarks/memory.py``: at
-#: most 0.4 GB more than for a 30-s clip); a result says what it left out (``note``).
-MAX_SECONDS = 600.0
-
-
-def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
-    """Model input for audio segments, as the model was trained: the features of ``metadata["feature_spec"]``
-    (:func:`helpers.train.segment_features`), a channel axis for a CNN. The model normalises them itself.
-
-    Examples
-    --------
-    >>> x = np.zeros((2, 66150), dtype=np.float32)
-    >>> prepare_features(x, {"kind": "cnn", "sample_rate": 22050, "feature_spec": CNN_SPEC}).shape
-    (2, 64, 130, 1)
-    """
-    return model_input(segment_features(segments, int(metadata["sample_rate"]), metadata["feature_spec"]), metadata["kind"])
+__all__ = ["MAX_SECONDS", "is_unsure", "predict_file", "format_result", "main"]
 
 
 def is_unsure(z: np.ndarray, proba: np.ndarray, stats: dict[str, Any]) -> tuple[bool, str]:
     """Whether a transfer model should not be trusted on a recording, and why (one line).
 
     Unsure when the mean of its patches' standardised embeddings ``z`` lies beyond ``stats["threshold"]`` in
-    Mahalanobis distance from the training clips (:func:`helpers.train.unsure_statistics`: about 5 % of clips
+    Mahalanobis distance from the training clips (:func:`machinery.train.unsure_statistics`: about 5 % of clips
     like them do), or when the top mean probability in ``proba`` is below ``stats["min_top_probability"]``
     (twice chance, at most 0.5: 0.2 for ten genres).
 
@@ -82,14 +63,14 @@ def _with_embedding(model: Any) -> Any:
 
 
 def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], *, segments: bool = False) -> dict[str, Any]:
-    """Classify one audio file with a model and metadata from :func:`helpers.modelio.load_model`; never raises.
+    """Classify one audio file with a model and metadata from :func:`machinery.modelio.load_model`; never raises.
 
     Returns a dict: ``file``, ``genre`` (None on error), ``probabilities`` (genre -> mean over the segments;
     None on error), ``segments`` and ``error`` (None, or one line naming the file). Bytes of a file name that
     are not UTF-8 show as U+FFFD in ``file`` and ``error``, so that every line prints and is valid JSON. A
     model whose metadata has ``unsure`` (transfer models since issue 29) adds ``unsure`` (bool) and
-    ``unsure_reason`` (:func:`is_unsure`; both None on error). A file longer than :data:`MAX_SECONDS` is
-    classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
+    ``unsure_reason`` (:func:`is_unsure`; both None on error). A file longer than :data:`helpers.audio.MAX_SECONDS`
+    (10 minutes) is classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
     segment ``start``, ``end`` (seconds), ``genre`` and ``probabilities``; when the file does not end on a
     segment boundary a last segment ends at the file's end, overlapping the one before (not in the average).
 
@@ -105,16 +86,10 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
     sr, seconds = int(metadata["sample_rate"]), float(metadata["segment_seconds"])
     genres = [str(g) for g in metadata["genres"]]
     try:
-        try:  # wav, flac, ogg, mp3 say their rate and length undecoded; an open file, as a name may not be UTF-8
-            with open(path, "rb") if path.is_file() else contextlib.nullcontext() as fh:  # never open a pipe
-                info = sf.info(fh) if fh else None
-            rate, total = (info.samplerate, info.frames / info.samplerate) if info and info.samplerate > 0 else (0, 0)
-        except Exception:  # noqa: BLE001 - not readable by libsndfile: load_audio reads it (or names the problem)
-            rate, total = 0, 0
-        limit = min(MAX_SECONDS, MAX_SECONDS * 48000 / rate) if rate else None
-        if limit is not None and total > limit + 0.5:
-            out["note"] = f"only the first {limit:.0f} s of {total:.0f} s were classified (memory bound)"
-        y, sr = load_audio(path, sr=sr, mono=True, min_duration=seconds, allow_silent=False, duration=limit)
+        y, sr = load_audio(path, sr=sr, mono=True, min_duration=seconds, allow_silent=False, max_seconds=MAX_SECONDS)
+        total = header_seconds(path)  # wav, flac, ogg, mp3 say their length undecoded
+        if total is not None and total > len(y) / sr + 0.5:
+            out["note"] = f"only the first {len(y) / sr:.0f} s of {total:.0f} s were classified (memory bound)"
         segs = segment(y, sr=sr, seconds=seconds, source=path)
         n, length = len(segs), segs.shape[1]
         batch = np.vstack([segs, y[None, -length:]]) if segments and len(y) > n * length else segs
@@ -185,15 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["song.mp3", "--model", "build/models/lstm.keras", "--json"])  # doctest: +SKIP
     0
     """
-    parser = argparse.ArgumentParser(prog="python -m helpers.predict", usage="%(prog)s [-h] --model MODEL [--json] "
+    parser = argparse.ArgumentParser(prog="python -m machinery.predict", usage="%(prog)s [-h] --model MODEL [--json] "
                                      "[--segments] FILE [FILE ...]", description="Predict the genre of "
-                                     "audio files with a course model (.keras file from helpers.train).")
+                                     "audio files with a course model (.keras file from machinery.train).")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (wav, flac, ogg, mp3, au)")
-    parser.add_argument("--model", required=True, type=Path, help="model file written by python -m helpers.train")
+    parser.add_argument("--model", required=True, type=Path, help="model file written by python -m machinery.train")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
     parser.add_argument("--segments", action="store_true", help="also each segment's start and end (s), genre and "
                         "probabilities (JSON: timeline); any model kind")
-    parser.epilog = ("A transfer model (helpers.train transfer, since issue 29) also says whether it is unsure: when the "
+    parser.epilog = ("A transfer model (machinery.train transfer, since issue 29) also says whether it is unsure: when the "
                      "recording is unlike the music it was trained on, or no genre stands out (JSON: unsure, unsure_reason; "
                      "lstm and cnn models and older transfer models do not, and their JSON has no such keys).")
     args = parser.parse_args(argv)

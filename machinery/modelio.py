@@ -2,9 +2,9 @@
 
 :func:`save_model` writes the zip archive with ``model.save`` and adds ``course_metadata.json`` (Keras ignores
 it). The schema, for every model kind: ``kind`` (``"lstm"``, ``"cnn"``, ``"transfer"``), ``genres`` (class names in label
-order), ``sample_rate`` (Hz), ``segment_seconds``, ``feature_spec`` (:func:`helpers.train.check_spec`); the
+order), ``sample_rate`` (Hz), ``segment_seconds``, ``feature_spec`` (:func:`helpers.models.check_spec`); the
 command line adds ``split``, ``seed``, ``epochs_run``, ``best_epoch``, ``test_metrics`` (transfer models also
-``augmentation`` and ``unsure``: :func:`helpers.train.unsure_statistics`, read by :func:`helpers.predict.is_unsure`). There is no mean/std:
+``augmentation`` and ``unsure``: :func:`machinery.train.unsure_statistics`, read by :func:`machinery.predict.is_unsure`). There is no mean/std:
 the model's first layer (``keras.layers.Normalization``) normalises its input.
 """
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import partial_name
-from .errors import CourseError, not_a_command
+from helpers.config import partial_name
+from helpers.errors import CourseError, not_a_command
+from helpers.models import CNN_SPEC, model_input, segment_features
 
-__all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_metadata", "load_model"]
+__all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_metadata", "load_model", "prepare_features"]
 
 METADATA_ENTRY = "course_metadata.json"
 FORMAT = "waveforms-to-genres model 2"  # 2: normalisation inside the model (1 kept a mean/std in the metadata)
@@ -39,7 +40,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
 
     Examples
     --------
-    >>> from helpers.train import MFCC_SPEC, build_lstm
+    >>> from helpers.models import MFCC_SPEC, build_lstm
     >>> meta = dict(kind="lstm", genres=["a", "b"], sample_rate=22050, segment_seconds=3.0, feature_spec=MFCC_SPEC)
     >>> save_model(build_lstm((130, 13), 2), "build/doctest.keras", meta).name
     'doctest.keras'
@@ -96,7 +97,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
             if METADATA_ENTRY not in names:
                 what = "a Keras model" if "config.json" in names else "a zip archive"
                 raise CourseError(f"{path}: {what} without {METADATA_ENTRY}, so not a course model; "
-                                  "save models with helpers.modelio.save_model")
+                                  "save models with machinery.modelio.save_model")
             with zf.open(METADATA_ENTRY) as entry:  # read at most the limit: a small archive can inflate to GBs
                 raw = entry.read(MAX_METADATA_BYTES + 1)
             if len(raw) > MAX_METADATA_BYTES:
@@ -144,8 +145,6 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
         raise CourseError(f"{path}: its metadata names {len(meta['genres'])} genres but the network has {units} outputs")
     if not all(np.isfinite(w).all() for w in model.get_weights()):
         raise CourseError(f"{path}: the model's weights are not all finite (NaN or infinity); train it again")
-    from .predict import prepare_features  # here, not at the top: helpers.predict imports this module
-
     try:  # the input the metadata describes (feature spec, sample rate, segment length) must be the network's
         n = round(float(meta["segment_seconds"]) * int(meta["sample_rate"]))
         shape = prepare_features(np.zeros((1, n), np.float32), meta).shape[1:]
@@ -155,6 +154,19 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
         raise CourseError(f"{path}: its metadata's feature spec gives inputs of shape {shape}, but the network "
                           f"takes {tuple(model.input_shape[1:])}")
     return model, meta
+
+
+def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
+    """Model input for audio segments, as the model was trained: the features of ``metadata["feature_spec"]``
+    (:func:`helpers.models.segment_features`), a channel axis for a CNN. The model normalises them itself.
+
+    Examples
+    --------
+    >>> x = np.zeros((2, 66150), dtype=np.float32)
+    >>> prepare_features(x, {"kind": "cnn", "sample_rate": 22050, "feature_spec": CNN_SPEC}).shape
+    (2, 64, 130, 1)
+    """
+    return model_input(segment_features(segments, int(metadata["sample_rate"]), metadata["feature_spec"]), metadata["kind"])
 
 
 if __name__ == "__main__":

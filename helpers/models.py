@@ -1,46 +1,32 @@
-"""Train a genre classifier on 3 s GTZAN segments: the one pipeline behind ``python -m helpers.train``.
+"""What the course's models read and the networks the notebooks build: features of 3 s segments, the cached
+segment dataset of a GTZAN folder, training copies changed as a learner's recordings differ, the LSTM of notebook 07,
+the CNN of notebook 08, and the distance behind the transfer model's "unsure" (notebook 11).
 
-``python -m helpers.train lstm|cnn|transfer --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on every
-GTZAN clip in the data directory, prints the held-out accuracy and writes one ``.keras`` file for
-:mod:`helpers.predict`. Every kind runs :func:`segment_dataset`, the 60/15/25 clip split, :func:`fit_model`
-(``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``), :func:`evaluate`
-and :func:`helpers.modelio.save_model`. Notebooks 07 and 08 write these steps in their own cells. ``transfer``
-fits a logistic regression on the embeddings of musicnn's pretrained tagger (:mod:`helpers.pretrained`,
-notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each training clip changed as
-a learner's recordings differ (noise, band limit, pitch, tempo: :data:`AUGMENTATIONS`, issue 29), and saves
-tagger + regression (as Keras layers) as one model, with the statistics that :func:`helpers.predict.is_unsure` needs.
-Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
+The command line that trains them, ``python -m machinery.train``, uses these functions (:mod:`machinery.train`);
+notebooks 07-09 and 11 write its steps in their own cells.
 """
 from __future__ import annotations
 
-if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
-    __import__("helpers.errors").errors.on_interrupt("interrupted; nothing was written")
-
-import argparse
 import hashlib
 import io
 import json
 import logging
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
 import librosa
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
-from .audio import DEFAULT_SR, augment, load_audio, segment
-from .config import cache_dir, file_digest, import_tensorflow, seed_everything, stop_with_parent, write_atomic
-from .datasets import GTZAN_GENRES, gtzan_clips
-from .errors import AudioError, CourseError, on_interrupt
-from .evaluation import clip_level, group_train_val_test_split, require_classes
-from .modelio import save_model
-from .pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger, log_mel
+from .audio import DEFAULT_SR, MAX_SECONDS, augment, load_audio, segment
+from .config import cache_dir, file_digest, stop_with_parent, write_atomic
+from .datasets import GTZAN_GENRES
+from .errors import AudioError, CourseError, not_a_command
+from .pretrained import MUSICNN_SPEC, log_mel
 
-__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "check_spec", "segment_features", "clip_segments",
-           "segment_dataset", "AUGMENTATIONS", "add_augmented_copies", "unsure_statistics", "mahalanobis", "build_lstm", "build_cnn", "fit_model", "evaluate", "main"]
+__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "VAL_SIZE", "TEST_SIZE",
+           "check_spec", "segment_features", "clip_segments", "segment_dataset", "AUGMENTATIONS",
+           "add_augmented_copies", "build_lstm", "build_cnn", "model_input", "mahalanobis"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +44,6 @@ TRANSFER_SPEC: dict[str, Any] = {**MUSICNN_SPEC, "rms_dbfs": -20.0}
 
 #: The split every model kind uses: fractions of each genre's clips for validation and test (60/15/25).
 VAL_SIZE, TEST_SIZE = 0.15, 0.25
-DEFAULT_EPOCHS, DEFAULT_SEED = 40, 42
 
 _DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
              "logmel": {"n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
@@ -129,7 +114,7 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
     >>> clip_segments("data/gtzan/genres_original/jazz/jazz.00000.wav").shape  # doctest: +SKIP
     (10, 66150)
     """
-    y, sr = load_audio(path, sr=sr, mono=True)
+    y, sr = load_audio(path, sr=sr, mono=True, max_seconds=MAX_SECONDS)
     return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
@@ -140,7 +125,7 @@ def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int |
     if parent is not None:
         stop_with_parent(parent)
     try:
-        y, sr = load_audio(path, sr=sr, mono=True)
+        y, sr = load_audio(path, sr=sr, mono=True, max_seconds=MAX_SECONDS)
         y = y if change is None else augment(y, sr=sr, kind=change[0], amount=change[1], seed=change[2])
         return segment_features(segment(y, sr=sr, seconds=seconds, source=path), sr, spec)
     except AudioError as exc:
@@ -205,6 +190,8 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
     # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
     results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, changes[0])] if n_jobs != 1 and rows else []
+    from joblib import Parallel, delayed  # here: importing joblib sets KMP_INIT_AT_FORK
+
     results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
         delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None, c)
         for (_, _, p), c in zip(rows[len(results):], changes[len(results):]))
@@ -227,7 +214,7 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     return ds | {"skipped": listed + meta["skipped"]}
 
 
-#: The training copies of ``python -m helpers.train transfer`` (issue 29): one per kind for each training clip, its
+#: The training copies of ``python -m machinery.train transfer`` (issue 29): one per kind for each training clip, its
 #: amount drawn uniformly from the range (a pitch shift up or down): the ways a learner's recordings differ from GTZAN.
 AUGMENTATIONS = {"noise": (0.0, 20.0), "band": (6000.0, 12000.0), "pitch": (0.5, 2.5), "tempo": (0.85, 1.15)}
 AUGMENTED = ("copies of each training clip with white noise (0-20 dB SNR), a band limit (resampled to 6-12 kHz), "
@@ -317,12 +304,6 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = 
     return model
 
 
-#: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
-#: embeddings (:func:`fit_model`), no network to build.
-KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
-         "transfer": (TRANSFER_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
-
-
 def model_input(X: np.ndarray, kind: str) -> np.ndarray:
     """Features as the model of ``kind`` (a key of ``KINDS``: features, builder) reads them: a channel axis for the CNN.
 
@@ -332,86 +313,6 @@ def model_input(X: np.ndarray, kind: str) -> np.ndarray:
     (2, 64, 130, 1)
     """
     return np.asarray(X, dtype=np.float32)[..., None] if kind == "cnn" else np.asarray(X, dtype=np.float32)
-
-
-def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
-              seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
-              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, list]]:
-    """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
-
-    ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
-    ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
-    and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
-    ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
-    data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
-    returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
-    holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`helpers.predict`
-    tells when a recording is unlike them. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
-    ``best_epoch`` (1-based, one item).
-
-    Examples
-    --------
-    >>> model, history = fit_model("lstm", np.zeros((12, 130, 13)), np.arange(12) % 2, {"train": np.arange(8),
-    ...                            "val": np.arange(8, 12)}, epochs=1)
-    >>> history["best_epoch"]
-    [1]
-    """
-    import keras
-
-    import_tensorflow()  # before seeding: seed_everything then also makes TensorFlow deterministic
-    seed_everything(seed)
-    X, y = model_input(X, kind), np.asarray(y)
-    if kind == "transfer":
-        return _fit_transfer(X, y, parts, data_root, groups)
-    norm = keras.layers.Normalization(axis=-1, name="normalise")
-    norm.adapt(X[parts["train"]])
-    model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    hist = model.fit(X[parts["train"]], y[parts["train"]], validation_data=(X[parts["val"]], y[parts["val"]]),
-                     epochs=epochs, batch_size=batch_size, callbacks=[stop], verbose=0)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    history["best_epoch"] = [int(np.argmin(history["val_loss"])) + 1]
-    return model, history
-
-
-def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.95, folds: int = 5,
-                      seed: int = DEFAULT_SEED) -> dict[str, Any]:
-    """How far from the training clips a recording may lie: a shrunk Gaussian of clips' mean embeddings.
-
-    ``Z``: standardised embeddings, one row per patch; ``groups``: each row's clip. The clips' mean rows get a
-    mean and a Ledoit-Wolf covariance (``sklearn.covariance.LedoitWolf``: ``s * mu * I + (1 - s) * S``), kept as
-    ``center``, ``scale`` (``s * mu``) and ``components``, rows ``v_i * sqrt(l_i / (a (a + l_i)))`` for each
-    eigenvector ``v_i`` of ``(1 - s) * S`` with eigenvalue ``l_i``, so that the squared Mahalanobis distance of
-    ``x`` is ``|x - center|^2 / scale - |components @ (x - center)|^2``. ``threshold``: the ``quantile`` of the
-    distances of clips held out of the fit (``folds``-fold cross-validation by clip), so that about
-    ``1 - quantile`` of clips like the training clips lie beyond it; ``false_alarms``: that share, measured.
-
-    Examples
-    --------
-    >>> Z = np.random.default_rng(0).standard_normal((40, 8))
-    >>> stats = unsure_statistics(Z, np.arange(40) // 2)
-    >>> np.shape(stats["components"])[1], stats["quantile"], stats["clips"]
-    (8, 0.95, 20)
-    """
-    from sklearn.covariance import LedoitWolf
-    from sklearn.model_selection import KFold
-
-    ids, groups = np.unique(groups, return_inverse=True)
-    M = np.stack([np.mean(Z[groups == i], axis=0) for i in range(len(ids))]).astype(np.float64)
-
-    def fit(A: np.ndarray) -> dict[str, Any]:
-        lw = LedoitWolf().fit(A)
-        _, sv, vt = np.linalg.svd(A - A.mean(axis=0), full_matrices=False)
-        s, lam = lw.shrinkage_, (1 - lw.shrinkage_) * sv ** 2 / len(A)
-        a = s * np.sum(sv ** 2) / len(A) / A.shape[1]
-        return {"center": A.mean(axis=0), "scale": float(a), "components": vt * np.sqrt(lam / (a * (a + lam)))[:, None]}
-
-    held = np.zeros(len(M))
-    for rest, out in KFold(min(folds, len(M)), shuffle=True, random_state=seed).split(M):
-        held[out] = mahalanobis(M[out], fit(M[rest]))
-    threshold = float(np.quantile(held, quantile))
-    return {**fit(M), "threshold": threshold, "quantile": quantile, "clips": len(M),
-            "false_alarms": float(np.mean(held > threshold))}
 
 
 def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
@@ -428,144 +329,5 @@ def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
     return np.sqrt(np.maximum(d2, 0.0))
 
 
-def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
-                  groups: np.ndarray | None) -> tuple[Any, dict]:
-    """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
-    copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
-    import keras
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, log_loss
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    base = embedding_model(load_tagger(root=data_root))
-    rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
-    if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
-        raise CourseError(f"the training clips lack genre(s) {missing}")
-    embeddings = base.predict(X[rows], batch_size=64, verbose=0)
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
-    scaler, clf = pipe
-    coef, bias = clf.coef_, clf.intercept_
-    if n == 2:  # a binary regression has one weight row: softmax over (-z/2, z/2) gives its sigmoid
-        coef, bias = np.vstack([-coef, coef]) / 2, np.r_[-bias, bias] / 2
-    norm = keras.layers.Normalization(axis=-1, mean=scaler.mean_, variance=scaler.var_, name="normalise")
-    head = keras.layers.Dense(n, activation="softmax", name="genre")
-    model = keras.Model(base.input, head(norm(base.output)), name="msd_vgg_transfer")
-    head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
-    proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
-    loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
-    history = {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
-    if groups is not None:  # the clean clips only: a noisy copy is not what the model should call familiar
-        clean = len(parts["train"]) + len(parts["val"])
-        stats = unsure_statistics(scaler.transform(embeddings[:clean]), np.asarray(groups)[rows[:clean]])
-        history["unsure"] = [{**stats, "min_top_probability": min(0.5, 2 / n)}]
-    return model, history
-
-
-def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> dict[str, Any]:
-    """Test accuracy per segment and per clip (majority vote and mean probability): a dict of
-    ``segment_accuracy``, ``clip_accuracy_majority``, ``clip_accuracy_mean``, ``n_segments``,
-    ``n_clips``, and ``proba``, ``clip_true``, ``clip_pred`` (mean-probability vote).
-
-    Examples
-    --------
-    >>> class Fixed:  # any object with a Keras-style predict
-    ...     def predict(self, X, verbose=0): return np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
-    >>> evaluate(Fixed(), np.zeros((3, 1)), [0, 0, 1], ["a", "a", "b"])["clip_accuracy_mean"]
-    0.5
-    """
-    proba, y = np.asarray(model.predict(X, verbose=0), dtype=np.float64), np.asarray(y)
-    true_m, pred_m = clip_level(proba, y, clip_id, method="majority")
-    true_p, pred_p = clip_level(proba, y, clip_id, method="mean")
-    return {"segment_accuracy": float(np.mean(proba.argmax(axis=1) == y)),
-            "clip_accuracy_majority": float(np.mean(true_m == pred_m)), "clip_accuracy_mean": float(np.mean(true_p == pred_p)),
-            "n_segments": int(len(y)), "n_clips": int(len(true_p)), "proba": proba, "clip_true": true_p, "clip_pred": pred_p}
-
-
-def _run(args: argparse.Namespace) -> int:
-    """Train one model kind on the GTZAN clips in ``args.data_dir`` and save it (the command line's work)."""
-    clips = gtzan_clips(args.data_dir)
-    spec, _, sr, seconds = KINDS[args.model]
-    ds = segment_dataset(clips, spec, sr=sr, segment_seconds=seconds, progress=sys.stderr.isatty())
-    print(f"data: {len(clips)} GTZAN clips -> {len(ds['y'])} segments of {ds['segment_seconds']:g} s, "
-          f"{len(ds['genres'])} genres; skipped {len(ds['skipped'])} clip(s)")
-    print("".join(f"  skipped {line}\n" for line in ds["skipped"]), end="")
-    require_classes(ds["clip_id"], ds["y"], names=ds["genres"])
-    tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
-    split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
-             f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
-    X, y, parts = (add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
-                   else (ds["X"], ds["y"], {"train": tr, "val": va}))
-    model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir,
-                               groups=np.concatenate([ds["clip_id"], np.full(len(X) - len(ds["X"]), "")]))
-    test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
-    path = save_model(model, args.out, {
-        "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
-        "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
-        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0],
-        **({"unsure": history["unsure"][0]} if "unsure" in history else {}),
-        **({"augmentation": AUGMENTED} if "augmented" in parts else {}),
-        "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
-    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and "
-           f"{AUGMENTED}: {len(set(ds['clip_id'][tr]))} clips)"
-           if args.model == "transfer" else f"epochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})")
-    print(f"split: {split}\n{fit}\n"
-          f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"
-          f"test accuracy per segment: {test['segment_accuracy']:.3f}\n"
-          f"test accuracy per clip (majority vote): {test['clip_accuracy_majority']:.3f}\n"
-          f"held-out clip-level accuracy (mean probability): {test['clip_accuracy_mean']:.3f}\nmodel written to {path}")
-    return 0
-
-
-def _unwritable(path: Path) -> str | None:
-    """Why a model cannot be written at ``path`` (a folder, under a file, not writable), or None."""
-    if path.is_dir():
-        return "is a folder; name a .keras file"
-    parent = next(p for p in path.parents if p.exists())  # the nearest folder (or file) that exists
-    if not parent.is_dir():
-        return f"{parent} is a file, not a folder"
-    return None if os.access(parent, os.W_OK | os.X_OK) else f"the folder {parent} is not writable"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (see the module docstring).
-
-    Examples
-    --------
-    >>> main(["lstm", "--out", "build/models/lstm.keras", "--epochs", "30"])  # doctest: +SKIP
-    0
-    """
-    parser = argparse.ArgumentParser(prog="python -m helpers.train", description="Train a genre classifier on the "
-                                     "GTZAN clips in the data directory and save it as one .keras file.")
-    sub = parser.add_subparsers(dest="model", required=True, metavar="{lstm,cnn,transfer}")
-    for name, text in (("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"), ("cnn", "CNN on 3 s log-mel images (notebook 08)"),
-                       ("transfer", "logistic regression on the pretrained musicnn tagger's embeddings (notebook 09); "
-                                    "--epochs does not apply")):
-        p = sub.add_parser(name, help=text, description=text)
-        p.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
-        p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")
-        p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"maximum epochs, early stopping on validation loss (default {DEFAULT_EPOCHS})")
-        p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    args = parser.parse_args(argv)
-    # checked before any work, so that a bad option does not waste a training run
-    for bad, message in ((args.out.suffix != ".keras", f"--out must name a .keras file, got {args.out}"),
-                         (args.epochs < 1, f"--epochs must be at least 1, got {args.epochs}"),
-                         (args.data_dir is not None and not args.data_dir.is_dir(), f"--data-dir {args.data_dir} is not a folder"),
-                         (_unwritable(args.out), f"--out {args.out}: {_unwritable(args.out)}")):
-        if bad:
-            parser.error(message)
-    existed = args.out.exists()
-    import_tensorflow()  # without its start-up log lines, so an error is the only line on stderr
-    try:
-        on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: save_model removes its partial file
-        return _run(args)
-    except KeyboardInterrupt:
-        print("interrupted; " + ("the previous model is unchanged" if existed else "nothing was written"), file=sys.stderr)
-        return 130
-    except (CourseError, ValueError) as exc:  # ValueError: e.g. from Keras, for data it cannot use
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    not_a_command(__spec__.name)

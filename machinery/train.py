@@ -1,0 +1,251 @@
+"""Train a genre classifier on 3 s GTZAN segments: ``python -m machinery.train``.
+
+``python -m machinery.train lstm|cnn|transfer --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on
+every GTZAN clip in the data directory, prints the held-out accuracy and writes one ``.keras`` file for
+:mod:`machinery.predict`. Every kind runs :func:`helpers.models.segment_dataset`, the 60/15/25 clip split,
+:func:`fit_model` (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``),
+:func:`helpers.evaluation.evaluate` and :func:`machinery.modelio.save_model`. Notebooks 07 and 08 write these steps
+in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained tagger
+(:mod:`helpers.pretrained`, notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each
+training clip changed as a learner's recordings differ (noise, band limit, pitch, tempo:
+:data:`helpers.models.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with
+the statistics that :func:`machinery.predict.is_unsure` needs.
+Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
+"""
+from __future__ import annotations
+
+if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
+    __import__("helpers.errors").errors.on_interrupt("interrupted; nothing was written")
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers.audio import DEFAULT_SR
+from helpers.config import import_tensorflow, seed_everything
+from helpers.datasets import CLIP_RECORD, changed_clips, gtzan_clips
+from helpers.errors import CourseError, on_interrupt
+from helpers.evaluation import evaluate, group_train_val_test_split, require_classes
+from helpers.models import (AUGMENTED, CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, add_augmented_copies,
+                            build_cnn, build_lstm, mahalanobis, model_input, segment_dataset)
+from helpers.pretrained import PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger
+
+from .modelio import save_model
+
+__all__ = ["KINDS", "DEFAULT_EPOCHS", "DEFAULT_SEED", "fit_model", "unsure_statistics", "main"]
+
+DEFAULT_EPOCHS, DEFAULT_SEED = 40, 42
+#: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
+#: embeddings (:func:`fit_model`), no network to build.
+KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
+         "transfer": (TRANSFER_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
+
+
+def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
+              seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
+              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, list]]:
+    """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
+
+    ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
+    ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
+    and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
+    ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
+    data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
+    returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
+    holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
+    tells when a recording is unlike them. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
+    ``best_epoch`` (1-based, one item).
+
+    Examples
+    --------
+    >>> model, history = fit_model("lstm", np.zeros((12, 130, 13)), np.arange(12) % 2, {"train": np.arange(8),
+    ...                            "val": np.arange(8, 12)}, epochs=1)
+    >>> history["best_epoch"]
+    [1]
+    """
+    import keras
+
+    import_tensorflow()  # before seeding: seed_everything then also makes TensorFlow deterministic
+    seed_everything(seed)
+    X, y = model_input(X, kind), np.asarray(y)
+    if kind == "transfer":
+        return _fit_transfer(X, y, parts, data_root, groups)
+    norm = keras.layers.Normalization(axis=-1, name="normalise")
+    norm.adapt(X[parts["train"]])
+    model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    hist = model.fit(X[parts["train"]], y[parts["train"]], validation_data=(X[parts["val"]], y[parts["val"]]),
+                     epochs=epochs, batch_size=batch_size, callbacks=[stop], verbose=0)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    history["best_epoch"] = [int(np.argmin(history["val_loss"])) + 1]
+    return model, history
+
+
+def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.95, folds: int = 5,
+                      seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """How far from the training clips a recording may lie: a shrunk Gaussian of clips' mean embeddings.
+
+    ``Z``: standardised embeddings, one row per patch; ``groups``: each row's clip. The clips' mean rows get a
+    mean and a Ledoit-Wolf covariance (``sklearn.covariance.LedoitWolf``: ``s * mu * I + (1 - s) * S``), kept as
+    ``center``, ``scale`` (``s * mu``) and ``components``, rows ``v_i * sqrt(l_i / (a (a + l_i)))`` for each
+    eigenvector ``v_i`` of ``(1 - s) * S`` with eigenvalue ``l_i``, so that the squared Mahalanobis distance of
+    ``x`` is ``|x - center|^2 / scale - |components @ (x - center)|^2``. ``threshold``: the ``quantile`` of the
+    distances of clips held out of the fit (``folds``-fold cross-validation by clip), so that about
+    ``1 - quantile`` of clips like the training clips lie beyond it; ``false_alarms``: that share, measured.
+
+    Examples
+    --------
+    >>> Z = np.random.default_rng(0).standard_normal((40, 8))
+    >>> stats = unsure_statistics(Z, np.arange(40) // 2)
+    >>> np.shape(stats["components"])[1], stats["quantile"], stats["clips"]
+    (8, 0.95, 20)
+    """
+    from sklearn.covariance import LedoitWolf
+    from sklearn.model_selection import KFold
+
+    ids, groups = np.unique(groups, return_inverse=True)
+    M = np.stack([np.mean(Z[groups == i], axis=0) for i in range(len(ids))]).astype(np.float64)
+
+    def fit(A: np.ndarray) -> dict[str, Any]:
+        lw = LedoitWolf().fit(A)
+        _, sv, vt = np.linalg.svd(A - A.mean(axis=0), full_matrices=False)
+        s, lam = lw.shrinkage_, (1 - lw.shrinkage_) * sv ** 2 / len(A)
+        a = s * np.sum(sv ** 2) / len(A) / A.shape[1]
+        return {"center": A.mean(axis=0), "scale": float(a), "components": vt * np.sqrt(lam / (a * (a + lam)))[:, None]}
+
+    held = np.zeros(len(M))
+    for rest, out in KFold(min(folds, len(M)), shuffle=True, random_state=seed).split(M):
+        held[out] = mahalanobis(M[out], fit(M[rest]))
+    threshold = float(np.quantile(held, quantile))
+    return {**fit(M), "threshold": threshold, "quantile": quantile, "clips": len(M),
+            "false_alarms": float(np.mean(held > threshold))}
+
+
+def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
+                  groups: np.ndarray | None) -> tuple[Any, dict]:
+    """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
+    copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
+    import keras
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    base = embedding_model(load_tagger(root=data_root))
+    rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
+    if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
+        raise CourseError(f"the training clips lack genre(s) {missing}")
+    embeddings = base.predict(X[rows], batch_size=64, verbose=0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
+    scaler, clf = pipe
+    coef, bias = clf.coef_, clf.intercept_
+    if n == 2:  # a binary regression has one weight row: softmax over (-z/2, z/2) gives its sigmoid
+        coef, bias = np.vstack([-coef, coef]) / 2, np.r_[-bias, bias] / 2
+    norm = keras.layers.Normalization(axis=-1, mean=scaler.mean_, variance=scaler.var_, name="normalise")
+    head = keras.layers.Dense(n, activation="softmax", name="genre")
+    model = keras.Model(base.input, head(norm(base.output)), name="msd_vgg_transfer")
+    head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
+    proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
+    loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
+    history = {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
+    if groups is not None:  # the clean clips only: a noisy copy is not what the model should call familiar
+        clean = len(parts["train"]) + len(parts["val"])
+        stats = unsure_statistics(scaler.transform(embeddings[:clean]), np.asarray(groups)[rows[:clean]])
+        history["unsure"] = [{**stats, "min_top_probability": min(0.5, 2 / n)}]
+    return model, history
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Train one model kind on the GTZAN clips in ``args.data_dir`` and save it (the command line's work)."""
+    clips = gtzan_clips(args.data_dir)
+    if changed := changed_clips(clips):  # content, not names: a clip replaced under its name is not GTZAN's
+        print(f"warning: {len(changed)} GTZAN clip(s) differ from the course's record ({CLIP_RECORD.name}): "
+              + "; ".join(f"{c} {why}" for c, why in changed.items()), file=sys.stderr)
+    spec, _, sr, seconds = KINDS[args.model]
+    ds = segment_dataset(clips, spec, sr=sr, segment_seconds=seconds, progress=sys.stderr.isatty())
+    print(f"data: {len(clips)} GTZAN clips -> {len(ds['y'])} segments of {ds['segment_seconds']:g} s, "
+          f"{len(ds['genres'])} genres; skipped {len(ds['skipped'])} clip(s)")
+    print("".join(f"  skipped {line}\n" for line in ds["skipped"]), end="")
+    require_classes(ds["clip_id"], ds["y"], names=ds["genres"])
+    tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
+    split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
+             f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")
+    X, y, parts = (add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=args.seed) if args.model == "transfer"
+                   else (ds["X"], ds["y"], {"train": tr, "val": va}))
+    model, history = fit_model(args.model, X, y, parts, epochs=args.epochs, seed=args.seed, data_root=args.data_dir,
+                               groups=np.concatenate([ds["clip_id"], np.full(len(X) - len(ds["X"]), "")]))
+    test = evaluate(model, model_input(ds["X"][te], args.model), ds["y"][te], ds["clip_id"][te])
+    path = save_model(model, args.out, {
+        "kind": args.model, "genres": [str(g) for g in ds["genres"]], "sample_rate": ds["sample_rate"],
+        "segment_seconds": ds["segment_seconds"], "feature_spec": ds["spec"], "split": split, "seed": args.seed,
+        "epochs_run": len(history["loss"]), "best_epoch": history["best_epoch"][0],
+        **({"unsure": history["unsure"][0]} if "unsure" in history else {}),
+        **({"augmentation": AUGMENTED} if "augmented" in parts else {}),
+        "test_metrics": {k: v for k, v in test.items() if not isinstance(v, np.ndarray)}})
+    fit = ("fit: logistic regression on the pretrained tagger's embeddings (training + validation clips, and "
+           f"{AUGMENTED}: {len(set(ds['clip_id'][tr]))} clips)"
+           if args.model == "transfer" else f"epochs run: {len(history['loss'])} (best by validation loss: {history['best_epoch'][0]})")
+    print(f"split: {split}\n{fit}\n"
+          f"test segments: {test['n_segments']}, test clips: {test['n_clips']}\n"
+          f"test accuracy per segment: {test['segment_accuracy']:.3f}\n"
+          f"test accuracy per clip (majority vote): {test['clip_accuracy_majority']:.3f}\n"
+          f"held-out clip-level accuracy (mean probability): {test['clip_accuracy_mean']:.3f}\nmodel written to {path}")
+    return 0
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a model cannot be written at ``path`` (a folder, under a file, not writable), or None."""
+    if path.is_dir():
+        return "is a folder; name a .keras file"
+    parent = next(p for p in path.parents if p.exists())  # the nearest folder (or file) that exists
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"the folder {parent} is not writable"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (see the module docstring).
+
+    Examples
+    --------
+    >>> main(["lstm", "--out", "build/models/lstm.keras", "--epochs", "30"])  # doctest: +SKIP
+    0
+    """
+    parser = argparse.ArgumentParser(prog="python -m machinery.train", description="Train a genre classifier on the "
+                                     "GTZAN clips in the data directory and save it as one .keras file.")
+    sub = parser.add_subparsers(dest="model", required=True, metavar="{lstm,cnn,transfer}")
+    for name, text in (("lstm", "LSTM on 3 s MFCC sequences (notebook 07)"), ("cnn", "CNN on 3 s log-mel images (notebook 08)"),
+                       ("transfer", "logistic regression on the pretrained musicnn tagger's embeddings (notebook 09); "
+                                    "--epochs does not apply")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
+        p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")
+        p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"maximum epochs, early stopping on validation loss (default {DEFAULT_EPOCHS})")
+        p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    args = parser.parse_args(argv)
+    # checked before any work, so that a bad option does not waste a training run
+    for bad, message in ((args.out.suffix != ".keras", f"--out must name a .keras file, got {args.out}"),
+                         (args.epochs < 1, f"--epochs must be at least 1, got {args.epochs}"),
+                         (args.data_dir is not None and not args.data_dir.is_dir(), f"--data-dir {args.data_dir} is not a folder"),
+                         (_unwritable(args.out), f"--out {args.out}: {_unwritable(args.out)}")):
+        if bad:
+            parser.error(message)
+    existed = args.out.exists()
+    import_tensorflow()  # without its start-up log lines, so an error is the only line on stderr
+    try:
+        on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: save_model removes its partial file
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted; " + ("the previous model is unchanged" if existed else "nothing was written"), file=sys.stderr)
+        return 130
+    except (CourseError, ValueError) as exc:  # ValueError: e.g. from Keras, for data it cannot use
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -44,7 +44,7 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from helpers.config import data_dir, write_atomic  # noqa: E402
+from helpers.config import atomic_path, data_dir, write_atomic  # noqa: E402
 from helpers.datasets import GTZAN_GENRES, gtzan_clips  # noqa: E402
 
 SR, SECONDS = 22050, 30.0
@@ -79,9 +79,8 @@ def build_stand_in(source: Path, target: Path, *, per_genre: int = 100, seed: in
                 path.symlink_to(Path(real[i]).resolve())  # a real clip, under its own name
                 continue
             j, k = rng.choice(len(audio), size=2, replace=len(audio) < 2)
-            tmp = path.with_name(f".{path.name}.tmp")
-            sf.write(tmp, mixed_clip(audio[j], audio[k], rng, seconds=seconds), SR, subtype="PCM_16", format="WAV")
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                sf.write(tmp, mixed_clip(audio[j], audio[k], rng, seconds=seconds), SR, subtype="PCM_16", format="WAV")
     for name in LINKED:
         if (source / name).exists() and not (target / name).exists():
             (target / name).symlink_to((source / name).resolve())

@@ -52,7 +52,7 @@ import soundfile as sf  # noqa: E402
 
 from helpers import models  # noqa: E402
 from helpers.audio import add_noise, load_audio, segment  # noqa: E402
-from helpers.config import import_tensorflow  # noqa: E402
+from helpers.config import atomic_path, import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
@@ -103,9 +103,8 @@ class CachedEmbeddings:
         if missing := [i for i, k in enumerate(keys) if k not in self.store]:
             for i, e in zip(missing, self.model.predict(X[missing], batch_size=batch_size, verbose=0)):
                 self.store[keys[i]] = e
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(self.path.with_suffix(".tmp.npz"), keys=np.array(list(self.store)), values=np.stack(list(self.store.values())))
-            os.replace(self.path.with_suffix(".tmp.npz"), self.path)
+            with atomic_path(self.path, suffix=".npz") as tmp:
+                np.savez(tmp, keys=np.array(list(self.store)), values=np.stack(list(self.store.values())))
         return np.stack([self.store[k] for k in keys])
 
 

@@ -14,7 +14,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError, not_a_command
+from .errors import AudioError, not_a_command, one_line
 
 __all__ = ["DEFAULT_SR", "MAX_SECONDS", "MAX_RATE", "load_audio", "header_seconds", "segment", "n_segments",
            "add_noise", "augment"]
@@ -71,8 +71,7 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types
             if "not finite" in str(exc):  # librosa's check of a float file holding NaN or infinity
                 raise AudioError(f"{path}: contains NaN or infinite samples (corrupt file)") from exc
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise AudioError(f"{path}: cannot be decoded as audio ({reason})") from exc
+            raise AudioError(f"{path}: cannot be decoded as audio ({one_line(exc)})") from exc
     if y.size == 0 or y.shape[-1] == 0:
         raise AudioError(f"{path}: contains no audio samples")
     if not np.all(np.isfinite(y)):

@@ -4,8 +4,8 @@ Importing this module changes nothing (no environment variable, no other package
 """
 from __future__ import annotations
 
+import contextlib
 import glob
-import hashlib
 import os
 import random
 import shutil
@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from .errors import not_a_command
 
 __all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "full_run", "seed_everything", "import_tensorflow",
-           "write_atomic", "partial_name", "file_digest", "stop_with_parent"]
+           "atomic_path", "write_atomic", "partial_name", "stop_with_parent"]
 
 #: Root of the repository (the folder holding ``helpers/``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
@@ -149,9 +150,32 @@ def partial_name(path: str | os.PathLike, *, suffix: str = "") -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.partial{suffix}")
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str = "") -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to (:func:`partial_name` plus a random part, ending in ``suffix``):
+    renamed to ``path`` when the ``with`` block ends, removed when it raises or is interrupted (never half a file).
+
+    Examples
+    --------
+    >>> target = Path(tempfile.mkdtemp()) / "table.csv"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("a,b")
+    >>> target.read_text()
+    'a,b'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial_name(path, suffix=f"-{os.urandom(4).hex()}{suffix}")  # random: threads may write the same path
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder (:func:`partial_name`, plus a
-    random part for threads), then rename (never half a file).
+    """Write ``data`` to ``path`` through :func:`atomic_path`, synced to disk before the rename.
 
     Examples
     --------
@@ -159,33 +183,11 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     >>> write_atomic(target, "a,b").read_text()
     'a,b'
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=partial_name(path).name + "-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    """The sha1 of a file's bytes (hex): what the caches key an audio file by, so that a file replaced in
-    place, even with the same size and modification time, is never served stale.
-
-    Examples
-    --------
-    >>> target = write_atomic(Path(tempfile.mkdtemp()) / "a.txt", "abc")
-    >>> file_digest(target)
-    'a9993e364706816aba3e25717850c26c9cd0d89d'
-    """
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha1").hexdigest()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(path)
 
 
 _WATCHDOG: list[threading.Thread] = []

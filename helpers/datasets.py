@@ -35,8 +35,8 @@ import pooch
 import soundfile as sf
 
 from . import __version__
-from .config import data_dir, write_atomic
-from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt
+from .config import atomic_path, data_dir, write_atomic
+from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt, one_line
 
 __all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "data_file", "status",
            "fetch", "CLIP_RECORD", "changed_clips", "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features", "build_gtzan_features",
@@ -307,8 +307,9 @@ def _describe_copy(ds: Dataset, root: Path) -> str:
         words[0] += (f": {len(clips):,} of 1,000 clips ({per}), {int((clips['duration'] >= 29.9).sum()):,} of them "
                      f"30 s long" + (f", {len(bad)} unreadable" if bad else ""))
         changed, recorded = changed_clips(clips), pd.read_csv(CLIP_RECORD)["clip_id"].isin(clips["clip_id"]).sum()
-        words.append(f"{len(changed)} of the {recorded} recorded clips CHANGED: " + ", ".join(
-            f"{c} ({why})" for c, why in changed.items()) if changed else f"the {recorded} recorded clips as recorded")
+        named = [f"{c} ({why})" for c, why in changed.items()]
+        words.append(f"{len(changed)} of the {recorded} recorded clips CHANGED: " + ", ".join(named[:3] + [
+            f"and {len(named) - 3} more"] * (len(named) > 3)) if changed else f"the {recorded} recorded clips as recorded")
     elif ds.name == "fma-metadata":
         names = ("tracks.csv", "genres.csv", "echonest.csv", "features.csv")
         have = [n for n in names if any((root / "fma" / d / n).is_file() for d in ("fma_metadata", "."))]
@@ -369,8 +370,7 @@ def _reason(exc: BaseException) -> str:
         return f"refused (HTTP {code})"
     if "Connection refused" in str(cause):
         return "connection refused"
-    text = str(cause).strip().partition("\n")[0]
-    return f"{type(cause).__name__}: {text}" if cause is not exc else text
+    return one_line(cause, with_type=cause is not exc)
 
 
 def _download(item: DataFile, root: Path, progressbar: bool, extract_to: str | None = None) -> None:
@@ -392,7 +392,7 @@ def _download(item: DataFile, root: Path, progressbar: bool, extract_to: str | N
                                   f"({exc})")
             error.__cause__ = exc
         except Exception as exc:  # noqa: BLE001 - network errors, interrupted transfers, bad archives
-            error = DownloadError(f"could not download {url} to {root / item.path}: {type(exc).__name__}: {exc}")
+            error = DownloadError(f"could not download {url} to {root / item.path}: {one_line(exc, with_type=True)}")
             error.__cause__ = exc
         failures.append(f"{url}: {_reason(error)}")
         logger.warning("%s: source %s failed: %s", item.path, url, _reason(error))
@@ -496,7 +496,7 @@ def _fetch_kaggle(copy: KaggleCopy, root: Path) -> None:
         try:
             local[dest] = Path(kagglehub.dataset_download(copy.handle, path=src))
         except Exception as exc:  # noqa: BLE001 - kagglehub raises many types
-            raise DownloadError(f"kagglehub could not download {src}: {type(exc).__name__}: {exc}") from exc
+            raise DownloadError(f"kagglehub could not download {src}: {one_line(exc, with_type=True)}") from exc
     for dest, path in local.items():
         if hashes.get(dest):
             _verify(path, hashes[dest])
@@ -505,11 +505,8 @@ def _fetch_kaggle(copy: KaggleCopy, root: Path) -> None:
                 raise ChecksumError(f"the Kaggle copy {copy.handle} holds {found} files matching {pattern}, "
                                     f"expected {expected}; nothing was placed")
     for dest, path in local.items():  # each under a temporary name, then renamed: never half a copy
-        staged = (root / dest).with_name(f".{Path(dest).name}.placing")
-        shutil.rmtree(staged, ignore_errors=True)
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(path, staged, copy_function=_link_or_copy) if path.is_dir() else _link_or_copy(path, staged)
-        os.replace(staged, root / dest)
+        with atomic_path(root / dest) as staged:
+            shutil.copytree(path, staged, copy_function=_link_or_copy) if path.is_dir() else _link_or_copy(path, staged)
 
 
 # ----------------------------------------------------------------------------- librosa's examples
@@ -529,7 +526,7 @@ def _fetch_librosa_examples(root: Path, progressbar: bool) -> Path:
         try:
             examples.fetch(fname, downloader=pooch.HTTPDownloader(progressbar=progressbar))
         except Exception as exc:  # noqa: BLE001 - network errors, checksum mismatches
-            raise DownloadError(f"librosa example {fname} could not be fetched: {type(exc).__name__}: {exc}") from exc
+            raise DownloadError(f"librosa example {fname} could not be fetched: {one_line(exc, with_type=True)}") from exc
     return root / "librosa"
 
 

@@ -6,8 +6,8 @@ matching built-in exception, so ``except FileNotFoundError`` keeps working.
 """
 from __future__ import annotations
 
-__all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError", "not_a_command",
-           "on_interrupt"]
+__all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError", "one_line",
+           "not_a_command", "on_interrupt"]
 
 
 class CourseError(Exception):
@@ -28,6 +28,19 @@ class DownloadError(CourseError, OSError):
 
 class AudioError(CourseError, ValueError):
     """An audio file is missing, empty, not audio, corrupt, silent or too short."""
+
+
+def one_line(exc: BaseException, *, with_type: bool = False) -> str:
+    """An exception as one line: the first line of its message (``"Type: message"`` with ``with_type``), or the
+    name of its type when it has no message. The course's one way to say why something failed.
+
+    Examples
+    --------
+    >>> one_line(ValueError("bad value\\nmore detail")), one_line(KeyError(), with_type=True)
+    ('bad value', 'KeyError')
+    """
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {text}" if text and with_type else text or type(exc).__name__
 
 
 def not_a_command(module: str) -> None:

@@ -35,11 +35,12 @@ import bottleneck
 import librosa
 import numpy as np
 import pandas as pd
+import pooch
 from tqdm.std import tqdm
 
 from .audio import DEFAULT_SR, load_audio, segment
-from .config import cache_dir, file_digest, stop_with_parent, write_atomic
-from .errors import AudioError, CourseError, not_a_command
+from .config import cache_dir, stop_with_parent, write_atomic
+from .errors import AudioError, CourseError, not_a_command, one_line
 
 __all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "CACHE_VERSION", "gtzan_feature_vector", "function_name",
            "ExtractionResult", "extract_features"]
@@ -211,7 +212,7 @@ def _cache_path(root: Path, path: str, func: Callable, settings: dict[str, Any])
     key = {
         "version": CACHE_VERSION, "func": function_name(func), "settings": settings,
         "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
-        "file": file_digest(path),
+        "file": pooch.file_hash(path, alg="sha1"),  # the bytes: a clip replaced in place is never served stale
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()
     return root / function_name(func) / digest[:2] / f"{digest}.json"
@@ -264,9 +265,7 @@ def _one_file(path: str, func: Callable, settings: dict[str, Any], cache_file: P
     except AudioError as exc:
         return "fail", str(exc)
     except Exception as exc:  # noqa: BLE001 - a feature function can raise anything
-        first = (str(exc).strip().splitlines() or [""])[0]
-        detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        return "fail", f"{path}: feature function {function_name(func)} failed ({detail})"
+        return "fail", f"{path}: feature function {function_name(func)} failed ({one_line(exc, with_type=True)})"
     if cache_file is not None:
         try:
             write_atomic(cache_file, json.dumps({"key": cache_file.stem, "path": path, "rows": rows,

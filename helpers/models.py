@@ -17,9 +17,10 @@ from typing import Any
 import librosa
 import numpy as np
 import pandas as pd
+import pooch
 
 from .audio import DEFAULT_SR, MAX_SECONDS, augment, load_audio, segment
-from .config import cache_dir, file_digest, stop_with_parent, write_atomic
+from .config import cache_dir, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES
 from .errors import AudioError, CourseError, not_a_command
 from .pretrained import MUSICNN_SPEC, log_mel
@@ -137,7 +138,7 @@ def _content_key(clips: pd.DataFrame, settings: list) -> str:
     digest = hashlib.sha1(json.dumps(settings).encode())
     for clip_id, genre, path in clips[["clip_id", "genre", "path"]].itertuples(index=False):
         try:
-            content = file_digest(path)
+            content = pooch.file_hash(path, alg="sha1")
         except OSError:
             content = "unreadable"
         digest.update(f"{clip_id}\0{genre}\0{content}".encode())

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers.config import partial_name
-from helpers.errors import CourseError, not_a_command
+from helpers.config import atomic_path
+from helpers.errors import CourseError, not_a_command, one_line
 from helpers.models import CNN_SPEC, model_input, segment_features
 
 __all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_metadata", "load_model", "prepare_features"]
@@ -59,19 +59,14 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     # numpy arrays and scalars become plain JSON through .tolist()/.item(); NaN is refused
     text = json.dumps({"format": FORMAT, "keras_version": keras.__version__, **metadata}, indent=1, allow_nan=False,
                       default=lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else str(v))
-    partial = partial_name(path, suffix=".keras")  # Keras saves only to a name ending in .keras
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(partial)
-        with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(METADATA_ENTRY, text)
-        with open(partial, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException as exc:  # an OSError (full disk, read-only folder) or Ctrl-C: remove the partial file
-        partial.unlink(missing_ok=True)
-        if not isinstance(exc, OSError):
-            raise
+    try:  # Keras saves only to a name ending in .keras; Ctrl-C or an error removes the partial file
+        with atomic_path(path, suffix=".keras") as partial:
+            model.save(partial)
+            with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(METADATA_ENTRY, text)
+            with open(partial, "rb") as f:
+                os.fsync(f.fileno())
+    except OSError as exc:  # full disk, read-only folder
         before = "the previous file is unchanged" if path.exists() else "nothing was written"
         raise CourseError(f"{path}: cannot write the model ({exc.strerror or exc}); {before}") from exc
     return path
@@ -139,8 +134,7 @@ def load_model(path: str | os.PathLike, *, compile: bool = False) -> tuple[Any, 
     try:
         model = keras.models.load_model(path, compile=compile)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad archive
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CourseError(f"{path}: Keras cannot load this model ({reason})") from exc
+        raise CourseError(f"{path}: Keras cannot load this model ({one_line(exc)})") from exc
     if (units := getattr(model, "output_shape", (None,))[-1]) is not None and units != len(meta["genres"]):
         raise CourseError(f"{path}: its metadata names {len(meta['genres'])} genres but the network has {units} outputs")
     if not all(np.isfinite(w).all() for w in model.get_weights()):

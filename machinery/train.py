@@ -163,8 +163,9 @@ def _run(args: argparse.Namespace) -> int:
     """Train one model kind on the GTZAN clips in ``args.data_dir`` and save it (the command line's work)."""
     clips = gtzan_clips(args.data_dir)
     if changed := changed_clips(clips):  # content, not names: a clip replaced under its name is not GTZAN's
+        named = [f"{c} {why}" for c, why in changed.items()]
         print(f"warning: {len(changed)} GTZAN clip(s) differ from the course's record ({CLIP_RECORD.name}): "
-              + "; ".join(f"{c} {why}" for c, why in changed.items()), file=sys.stderr)
+              + "; ".join(named[:3] + [f"and {len(named) - 3} more"] * (len(named) > 3)), file=sys.stderr)
     spec, _, sr, seconds = KINDS[args.model]
     ds = segment_dataset(clips, spec, sr=sr, segment_seconds=seconds, progress=sys.stderr.isatty())
     print(f"data: {len(clips)} GTZAN clips -> {len(ds['y'])} segments of {ds['segment_seconds']:g} s, "

@@ -146,6 +146,21 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
     assert [p.name for p in target.parent.iterdir()] == ["table.csv"]
 
 
+def test_atomic_path_renames_on_success_and_removes_on_error(tmp_path):
+    """The one atomic write (issue 32): what a library writes to the temporary name appears whole, or not at all."""
+    target = tmp_path / "new" / "model.keras"
+    with config.atomic_path(target, suffix=".keras") as tmp:
+        assert tmp.parent == target.parent and tmp.name.startswith(".model.keras.") and tmp.name.endswith(".keras")
+        assert not target.exists()
+        tmp.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole"
+    for fill in (lambda t: t.write_bytes(b"half"), lambda t: (t.mkdir(), (t / "inner").write_text("half"))):
+        with pytest.raises(KeyboardInterrupt), config.atomic_path(target) as tmp:
+            fill(tmp)
+            raise KeyboardInterrupt
+        assert target.read_bytes() == b"whole" and sorted(p.name for p in target.parent.iterdir()) == ["model.keras"]
+
+
 def test_partial_files_of_killed_writers_are_removed_by_the_next_write(tmp_path):
     """A writer killed mid-write leaves .NAME.PID.partial*; the next write of NAME removes it (issue 33)."""
     target = tmp_path / "table.csv"
@@ -160,20 +175,6 @@ def test_partial_files_of_killed_writers_are_removed_by_the_next_write(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, running.name, other.name])
 
 
-def test_file_digest_is_the_sha1_of_the_bytes_and_sees_an_in_place_change(tmp_path):
-    import hashlib
-
-    path = tmp_path / "clip.wav"
-    path.write_bytes(b"RIFF" + bytes(range(200)))
-    assert config.file_digest(path) == hashlib.sha1(path.read_bytes()).hexdigest()
-    before, st = config.file_digest(path), path.stat()
-    path.write_bytes(b"RIFF" + bytes(range(1, 201)))  # same size
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same modification time
-    assert config.file_digest(path) != before
-    with pytest.raises(FileNotFoundError):
-        config.file_digest(tmp_path / "missing.wav")
-
-
 def test_importing_helpers_loads_none_of_its_modules():
     """So that `python -m helpers.config` / `helpers.errors` run without runpy's half-imported-module warning;
     the package's names still resolve on first use."""
@@ -186,3 +187,12 @@ def test_importing_helpers_loads_none_of_its_modules():
         import helpers
 
         helpers.nothing  # noqa: B018
+
+
+def test_one_line_is_the_first_line_of_a_message_or_the_type():
+    """The one way an exception becomes a one-line reason (issue 32): never a second line, never empty."""
+    from helpers.errors import one_line
+
+    assert one_line(OSError("disk full\nTraceback (most recent call last):")) == "disk full"
+    assert one_line(ValueError("  bad  \n"), with_type=True) == "ValueError: bad"
+    assert one_line(RuntimeError()) == one_line(RuntimeError(""), with_type=True) == "RuntimeError"

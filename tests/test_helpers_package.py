@@ -33,8 +33,10 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # warning, not the features (about 10), so 3,530. Issue 32 splits the package by audience: model files and the
 # training and prediction command lines moved to `machinery/` (and issue 33's bounded reading into `audio`), so
 # 2,970; issue 33's check of the CI subset's clips by content (`datasets.changed_clips`, for `status` and training),
-# about 30 lines, so 3,010. Downloads, status and the verified caches are machinery too, and follow (the aim is 2,200).
-MAX_MODULES, MAX_LINES = 13, 3010
+# about 30 lines, so 3,010; `config.atomic_path`, the one atomic write that the model files, the Kaggle staging, the
+# tools and benchmarks now share (five hand-written twins gone), about 10, so 3,020. Downloads, status and the
+# verified caches are machinery too, and follow (the aim is 2,200).
+MAX_MODULES, MAX_LINES = 13, 3020
 
 
 def public_functions():

@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
 
@@ -47,8 +46,9 @@ class BundleError(Exception):
 
 
 def sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    import pooch  # the course's one file hash (helpers' caches and checksums use it too)
+
+    return pooch.file_hash(str(path))
 
 
 def ci_files(root: Path) -> list[tuple[str, Path]]:
@@ -137,31 +137,19 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def create(root: Path, out: Path, paths: list[str]) -> str:
     files = sorted(chosen_files(root, paths) if paths else ci_files(root))
     sums = "".join(f"{sha256(path)}  {name}\n" for name, path in files)
     text = readme([name for name, _ in files]).encode()
     sums = f"{hashlib.sha256(text).hexdigest()}  {README}\n{sums}".encode()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            tar.addfile(_member(SUMS, len(sums)), io.BytesIO(sums))
-            tar.addfile(_member(README, len(text)), io.BytesIO(text))
-            for name, path in files:
-                with open(path, "rb") as f:
-                    tar.addfile(_member(name, os.fstat(f.fileno()).st_size), f)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the archive is meant to be shared
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from helpers.config import atomic_path
+
+    with atomic_path(out) as tmp, tarfile.open(tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(_member(SUMS, len(sums)), io.BytesIO(sums))
+        tar.addfile(_member(README, len(text)), io.BytesIO(text))
+        for name, path in files:
+            with open(path, "rb") as f:
+                tar.addfile(_member(name, os.fstat(f.fileno()).st_size), f)
     size = sum(path.stat().st_size for _, path in files)
     return f"{out}: {len(files)} files ({size / 1e6:.0f} MB) and their sha256 in {PREFIX}/{SUMS}"
 

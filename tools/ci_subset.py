@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -44,6 +43,7 @@ def write_manifest(root: Path) -> None:
 
 
 def build(source: Path, out: Path) -> int:
+    from helpers.config import atomic_path
     from helpers.datasets import gtzan_clips
 
     found = gtzan_clips(source, with_split=False).set_index("clip_id")
@@ -60,10 +60,8 @@ def build(source: Path, out: Path) -> int:
             print(f"error: {clip['clip_id']} in {source} does not have the samples of the CI subset", file=sys.stderr)
             return 1
         path = target / clip["genre"] / f"{clip['clip_id']}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        sf.write(partial, samples, rate, subtype="PCM_16", format="WAV")
-        os.replace(partial, path)
+        with atomic_path(path) as partial:
+            sf.write(partial, samples, rate, subtype="PCM_16", format="WAV")
     for name in OTHERS + [f"gtzan/{n}" for n in GTZAN_FILES]:
         link, real = out / name, (source / name).resolve()
         if real.exists() and not link.exists():

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpers.check import SOLUTION_CODE  # noqa: E402
+from helpers.config import atomic_path  # noqa: E402
 
 
 def teacher_copy(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
@@ -65,9 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             NotebookClient(copy, timeout=1800, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
         target = args.out / path.name
-        partial = target.with_name(f".{target.name}.partial")
-        nbformat.write(copy, partial)
-        partial.replace(target)  # never a half-written copy
+        with atomic_path(target) as partial:  # never a half-written copy
+            nbformat.write(copy, partial)
         print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: {moved} solutions inline"
               + ("" if args.no_execute else ", executed"))
     return 0

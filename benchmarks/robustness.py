@@ -56,7 +56,7 @@ from helpers.config import atomic_path, import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
-from helpers.pretrained import MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE  # noqa: E402
+from helpers.pretrained import MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR  # noqa: E402
 from machinery import train  # noqa: E402
 
 CONDITIONS = {
@@ -126,8 +126,8 @@ def degraded_patches(path: str, condition: str, i: int, spec: dict) -> np.ndarra
     """The model input of a clip after a degradation: applied at the clip's rate, then resampled to 16 kHz."""
     y, sr = load_audio(path, sr=None)
     y = np.asarray(CONDITIONS[condition](y, sr, i), dtype=np.float32)
-    y = librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE)  # what librosa.load(sr=16000) does
-    return models.segment_features(segment(y, sr=SAMPLE_RATE, seconds=PATCH_SECONDS, source=path), SAMPLE_RATE, spec)
+    y = librosa.resample(y, orig_sr=sr, target_sr=MUSICNN_SR)  # what librosa.load(sr=16000) does
+    return models.segment_features(segment(y, sr=MUSICNN_SR, seconds=PATCH_SECONDS, source=path), MUSICNN_SR, spec)
 
 
 def main() -> int:

@@ -16,13 +16,13 @@ import soundfile as sf
 
 from .errors import AudioError, not_a_command, one_line
 
-__all__ = ["DEFAULT_SR", "MAX_SECONDS", "MAX_RATE", "load_audio", "header_seconds", "segment", "n_segments",
-           "add_noise", "augment"]
+__all__ = ["DEFAULT_SR", "MAX_SECONDS", "load_audio", "header_seconds", "segment", "n_segments", "add_noise",
+           "augment"]
 
 DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa's default)
 #: what the course's models read of a file at most (its first 10 minutes; :func:`load_audio`'s ``max_seconds``):
 #: memory stays bounded whatever a file's length or declared rate (``benchmarks/memory.py``)
-MAX_SECONDS, MAX_RATE = 600.0, 48000
+MAX_SECONDS, _MAX_RATE = 600.0, 48000
 
 
 def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bool = True, offset: float = 0.0,
@@ -31,11 +31,11 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
     """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default): ``(y, sr)``.
 
     ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``; ``offset`` and
-    ``duration`` (seconds) read a part; ``max_seconds`` bounds memory: at most that many seconds and no more samples
-    than ``max_seconds * MAX_RATE`` (a header declaring 2 kHz cannot make it decode hours). Raises :class:`AudioError` naming the file when it is missing, a folder,
-    empty, not a regular file (a pipe or device: never opened), not decodable, without samples, shorter than
-    ``min_duration`` seconds, or, with ``allow_silent=False``, silent (RMS below -80 dBFS around the mean, so
-    that a constant offset counts as silence).
+    ``duration`` (seconds) read a part; ``max_seconds`` bounds memory: at most that many seconds and no more
+    samples than ``max_seconds`` at 48 kHz (a header declaring 2 kHz cannot make it decode hours). Raises
+    :class:`AudioError` naming the file when it is missing, a folder, empty, not a regular file (a pipe or device:
+    never opened), not decodable, without samples, shorter than ``min_duration`` seconds, or, with
+    ``allow_silent=False``, silent (RMS below -80 dBFS around the mean, so that a constant offset counts as silence).
 
     Examples
     --------
@@ -59,8 +59,8 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         if info is not None and info.format == "RAW":  # libsndfile's guess for unknown .au/.raw bytes
             raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
         if max_seconds is not None:  # m4a (no header libsndfile reads): at most max_seconds of it
-            rate = info.samplerate if info is not None and info.samplerate > 0 else MAX_RATE
-            duration = min(duration or np.inf, max_seconds, max_seconds * MAX_RATE / rate)
+            rate = info.samplerate if info is not None and info.samplerate > 0 else _MAX_RATE
+            duration = min(duration or np.inf, max_seconds, max_seconds * _MAX_RATE / rate)
         if not named:
             source.seek(0)
         try:
@@ -103,7 +103,7 @@ def header_seconds(path: str | os.PathLike) -> float | None:
 
 
 def _header(source: Any) -> Any:
-    """libsndfile's ``sf.info`` of a name or an open file; None when libsndfile cannot read it (mp3 via audioread, m4a)."""
+    """libsndfile's ``sf.info`` of a name or an open file; None when libsndfile cannot read it (m4a)."""
     try:
         return sf.info(source)
     except (RuntimeError, sf.LibsndfileError):

@@ -38,8 +38,8 @@ from . import __version__
 from .config import atomic_path, data_dir, write_atomic
 from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt, one_line
 
-__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "data_file", "status",
-           "fetch", "CLIP_RECORD", "changed_clips", "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features", "build_gtzan_features",
+__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "data_file", "status", "fetch",
+           "CLIP_RECORD", "changed_clips", "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features",
            "librosa_example", "class_counts", "main"]
 
 logger = logging.getLogger("helpers.datasets")
@@ -47,7 +47,7 @@ logger = logging.getLogger("helpers.datasets")
 #: The ten GTZAN genres, in the order of the data set's folders.
 GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 #: Sample rate (Hz) of the GTZAN clips, at which ``features_30_sec.csv`` is computed.
-GTZAN_SR = 22050
+_GTZAN_SR = 22050
 #: Environment variable that lets loaders download a missing data set the first time it is needed.
 FETCH_ENV_VAR = "COURSE_FETCH_MISSING"
 
@@ -134,7 +134,7 @@ _SPLIT_HASHES = {"train": "45b0559cf45903ec086b2574c90b25a7c13afe8a745b3e0a75c88
 
 def _features_from_audio(root: Path, progressbar: bool) -> Path:
     """built from the GTZAN audio with the course's extractor"""
-    return build_gtzan_features(root, progress=progressbar)
+    return _build_gtzan_features(root, progress=progressbar)
 
 
 #: Every data set the course uses, by name.
@@ -236,16 +236,16 @@ def _fetch_if_allowed(name: str, root: Path | None) -> None:
 
 
 @cache
-def _verified(path: str, size: int, mtime_ns: int, known_hash: str) -> bool:
+def _hash_matches(path: str, size: int, mtime_ns: int, known_hash: str) -> bool:
     algorithm, _, expected = known_hash.partition(":")
     return pooch.file_hash(path, alg=algorithm) == expected.lower()
 
 
-def _verify(path: Path | str, known_hash: str | None) -> Path:
+def _check_hash(path: Path | str, known_hash: str | None) -> Path:
     """``path`` if it exists and matches ``known_hash`` (hashed once per size and mtime), else raise."""
     if not (path := Path(path)).is_file():
         raise DataNotFoundError(f"{path}: file not found")
-    if known_hash and not _verified(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns, known_hash):
+    if known_hash and not _hash_matches(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns, known_hash):
         algorithm, _, expected = known_hash.partition(":")
         raise ChecksumError(f"{path}: {algorithm} checksum mismatch (expected {expected}, got "
                             f"{pooch.file_hash(str(path), alg=algorithm)}); the file is damaged or a different "
@@ -258,14 +258,14 @@ def _record_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.built.json")
 
 
-def _verify_copy(path: Path, known_hash: str | None) -> dict | None:
+def _check_copy(path: Path, known_hash: str | None) -> dict | None:
     """Verify a registered file: the published copy (None), or one built here (returns its build record).
 
     A file that does not match its registered checksum is accepted only when its build record says it was
     built here and it matches the checksum recorded at build time.
     """
     try:
-        _verify(path, known_hash)
+        _check_hash(path, known_hash)
         return None
     except ChecksumError as exc:
         mismatch = exc
@@ -276,7 +276,7 @@ def _verify_copy(path: Path, known_hash: str | None) -> dict | None:
         built_here = False
     if not built_here:
         raise mismatch
-    _verify(path, record["sha256"])
+    _check_hash(path, record["sha256"])
     return record
 
 
@@ -293,7 +293,7 @@ def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
     if not path.is_file():
         raise DataNotFoundError(f"data set {name!r} ({ds.title}): file {path} is missing. Fetch it with: "
                                 f"{ds.fetch_command}; or point COURSE_DATA_DIR at a folder that has it.")
-    _verify_copy(path, {f.path: f.known_hash for f in ds.files}.get(rel))
+    _check_copy(path, {f.path: f.known_hash for f in ds.files}.get(rel))
     return path
 
 
@@ -316,7 +316,7 @@ def _describe_copy(ds: Dataset, root: Path) -> str:
         words[0] += ": all four files" if len(have) == 4 else f": {', '.join(have) or 'none'} of {', '.join(names)}"
     for f in ds.files:
         try:
-            record = _verify_copy(root / f.path, f.known_hash)
+            record = _check_copy(root / f.path, f.known_hash)
         except DataNotFoundError:
             words.append(f"{f.path} missing")
         except ChecksumError:
@@ -442,7 +442,7 @@ def fetch(name: str, root: Path | None = None, *, progressbar: bool = True) -> P
         return _fetch_librosa_examples(root, progressbar)
     if _path(name, root, required=False) and all((root / f.path).is_file() for f in ds.files):
         for f in ds.files:
-            _verify_copy(root / f.path, f.known_hash)
+            _check_copy(root / f.path, f.known_hash)
         logger.info("%s: already present in %s", name, root)
         return _path(name, root)
     downloads = [(i, ds.extract_to if i is ds.archive else None) for i in (*ds.files, ds.archive) if i and i.urls]
@@ -499,7 +499,7 @@ def _fetch_kaggle(copy: KaggleCopy, root: Path) -> None:
             raise DownloadError(f"kagglehub could not download {src}: {one_line(exc, with_type=True)}") from exc
     for dest, path in local.items():
         if hashes.get(dest):
-            _verify(path, hashes[dest])
+            _check_hash(path, hashes[dest])
         for pattern, expected in copy.counts:
             if pattern.startswith(dest + "/") and (found := len(list(path.glob(pattern[len(dest) + 1:])))) != expected:
                 raise ChecksumError(f"the Kaggle copy {copy.handle} holds {found} files matching {pattern}, "
@@ -671,8 +671,8 @@ def changed_clips(clips: pd.DataFrame) -> dict[str, str]:
             changed[clip_id] = f"cannot be read ({type(exc).__name__})"
             continue
         digest = hashlib.sha256(samples.astype("<i2").tobytes()).hexdigest()
-        if rate != GTZAN_SR or samples.ndim != 1 or len(samples) < n:
-            changed[clip_id] = f"not {n:,} mono samples at {GTZAN_SR:,} Hz as recorded"
+        if rate != _GTZAN_SR or samples.ndim != 1 or len(samples) < n:
+            changed[clip_id] = f"not {n:,} mono samples at {_GTZAN_SR:,} Hz as recorded"
         elif digest != record.at[clip_id, "samples_sha256"]:
             changed[clip_id] = "its samples differ from the recorded ones"
     return changed
@@ -696,7 +696,7 @@ def gtzan_split(root: Path | None = None) -> pd.Series:
 def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
     """The GTZAN feature table: ``filename``, ``clip_id``, ``length``, 57 features, ``label`` (1,000 clips).
 
-    Kaggle's copy (verified by its sha256) or one built here by :func:`build_gtzan_features` (verified by
+    Kaggle's copy (verified by its sha256) or one built here by :func:`_build_gtzan_features` (verified by
     the checksum in its build record); anything else raises :class:`~helpers.errors.ChecksumError`.
 
     Examples
@@ -709,7 +709,7 @@ def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
     return table
 
 
-def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: bool | str | os.PathLike = True,
+def _build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: bool | str | os.PathLike = True,
                          progress: bool = False) -> Path:
     """Build ``gtzan/features_30_sec.csv`` from the GTZAN audio, without a Kaggle account; returns its path.
 
@@ -721,7 +721,7 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
 
     Examples
     --------
-    >>> build_gtzan_features(n_jobs=2).name  # doctest: +SKIP
+    >>> _build_gtzan_features(n_jobs=2).name  # doctest: +SKIP
     'features_30_sec.csv'
     """
     # here, not at the top: helpers.features loads librosa and joblib, which the loaders and `status` do not need
@@ -729,7 +729,7 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
 
     root = _root(root)
     clips, unreadable = _scan_gtzan.__wrapped__(str(folder := _path("gtzan", root)))  # a fresh scan
-    result = extract_features(clips[["clip_id", "genre", "path"]], gtzan_feature_vector, sr=GTZAN_SR,
+    result = extract_features(clips[["clip_id", "genre", "path"]], gtzan_feature_vector, sr=_GTZAN_SR,
                               n_jobs=n_jobs, cache=cache, progress=progress)
     failed = result.failures[["path", "reason"]].itertuples(index=False)
     skipped = [*unreadable.values(), *(why for _, why in failed)]
@@ -738,14 +738,14 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
     if skipped:
         logger.warning("%s: left out %d clip(s) that cannot be decoded: %s", _FEATURES, len(skipped),
                        "; ".join(skipped))
-    found, length = result.table, clips.set_index("clip_id")["duration"].mul(GTZAN_SR).round().astype("int64")
+    found, length = result.table, clips.set_index("clip_id")["duration"].mul(_GTZAN_SR).round().astype("int64")
     table = pd.concat([pd.DataFrame({"filename": found["path"].map(lambda p: Path(p).name),
                                      "length": found["clip_id"].map(length)}),
                        found[list(FEATURE_COLUMNS)], found["genre"].rename("label")], axis=1)
     text, target = table.to_csv(index=False, lineterminator="\n"), root / _FEATURES
     write_atomic(_record_path(target), json.dumps({
         "built_by": f"{gtzan_feature_vector.__module__}.{gtzan_feature_vector.__qualname__}",
-        "helpers_version": __version__, "librosa_version": metadata.version("librosa"), "sample_rate": GTZAN_SR,
+        "helpers_version": __version__, "librosa_version": metadata.version("librosa"), "sample_rate": _GTZAN_SR,
         "n_clips": len(table), "skipped": skipped, "sha256": f"sha256:{hashlib.sha256(text.encode()).hexdigest()}",
     }, indent=1))
     write_atomic(target, text)

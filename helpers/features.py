@@ -42,8 +42,7 @@ from .audio import DEFAULT_SR, load_audio, segment
 from .config import cache_dir, stop_with_parent, write_atomic
 from .errors import AudioError, CourseError, not_a_command, one_line
 
-__all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "CACHE_VERSION", "gtzan_feature_vector", "function_name",
-           "ExtractionResult", "extract_features"]
+__all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "gtzan_feature_vector", "ExtractionResult", "extract_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ HOP_LENGTH = 512
 _HPSS_KERNEL = 31
 
 #: Bumped when the meaning of a cached entry changes (old entries are then ignored).
-CACHE_VERSION = 3
+_CACHE_VERSION = 3
 
 _SUMMARISED = (
     "chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth",
@@ -165,17 +164,17 @@ def _hpss(stft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (magnitude * masks[0]) * phase, (magnitude * masks[1]) * phase
 
 
-def function_name(func: Callable) -> str:
+def _function_name(func: Callable) -> str:
     """The qualified name ``module.qualname`` of a feature function or a ``functools.partial`` of one
     (part of the cache key).
 
     Examples
     --------
-    >>> function_name(gtzan_feature_vector)
+    >>> _function_name(gtzan_feature_vector)
     'helpers.features.gtzan_feature_vector'
     """
     if isinstance(func, functools.partial):
-        return function_name(func.func)
+        return _function_name(func.func)
     module = getattr(func, "__module__", None) or type(func).__module__
     qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
     return f"{module}.{qualname}"
@@ -210,12 +209,12 @@ class ExtractionResult:
 def _cache_path(root: Path, path: str, func: Callable, settings: dict[str, Any]) -> Path:
     """The cache file of one audio file: a hash of the function, its settings and the file's bytes."""
     key = {
-        "version": CACHE_VERSION, "func": function_name(func), "settings": settings,
+        "version": _CACHE_VERSION, "func": _function_name(func), "settings": settings,
         "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
         "file": pooch.file_hash(path, alg="sha1"),  # the bytes: a clip replaced in place is never served stale
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()
-    return root / function_name(func) / digest[:2] / f"{digest}.json"
+    return root / _function_name(func) / digest[:2] / f"{digest}.json"
 
 
 def _rows_digest(rows: list[dict[str, float]]) -> str:
@@ -265,7 +264,7 @@ def _one_file(path: str, func: Callable, settings: dict[str, Any], cache_file: P
     except AudioError as exc:
         return "fail", str(exc)
     except Exception as exc:  # noqa: BLE001 - a feature function can raise anything
-        return "fail", f"{path}: feature function {function_name(func)} failed ({one_line(exc, with_type=True)})"
+        return "fail", f"{path}: feature function {_function_name(func)} failed ({one_line(exc, with_type=True)})"
     if cache_file is not None:
         try:
             write_atomic(cache_file, json.dumps({"key": cache_file.stem, "path": path, "rows": rows,
@@ -348,7 +347,7 @@ def extract_features(
     n_cached = len(results)
 
     with tqdm(total=len(table), initial=n_cached, disable=not progress, unit="file",
-              desc=function_name(func).rsplit(".", 1)[-1]) as bar:
+              desc=_function_name(func).rsplit(".", 1)[-1]) as bar:
         if todo and n_jobs != 1:  # warm-up: the smallest file here first (numba compiles and caches once; see above)
             i, path, cache_file = min(todo, key=lambda t: os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
             todo.remove((i, path, cache_file))
@@ -380,7 +379,7 @@ def extract_features(
     features = features.astype({c: "float64" for c in features.columns if c != "segment"})
     out = pd.concat([table.iloc[index].reset_index(drop=True), features], axis=1)
     if failures:
-        logger.warning("%s: %d file(s) failed; see result.failures", function_name(func), len(failures))
+        logger.warning("%s: %d file(s) failed; see result.failures", _function_name(func), len(failures))
     return ExtractionResult(out, pd.DataFrame(failures, columns=["path", "reason"]),
                             n_cached=n_cached, n_computed=len(table) - n_cached)
 

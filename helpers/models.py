@@ -23,9 +23,9 @@ from .audio import DEFAULT_SR, MAX_SECONDS, augment, load_audio, segment
 from .config import cache_dir, stop_with_parent, write_atomic
 from .datasets import GTZAN_GENRES
 from .errors import AudioError, CourseError, not_a_command
-from .pretrained import MUSICNN_SPEC, log_mel
+from .pretrained import MUSICNN_SPEC, musicnn_input
 
-__all__ = ["MFCC_SPEC", "LOGMEL_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "VAL_SIZE", "TEST_SIZE",
+__all__ = ["MFCC_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "VAL_SIZE", "TEST_SIZE",
            "check_spec", "segment_features", "clip_segments", "segment_dataset", "AUGMENTATIONS",
            "add_augmented_copies", "build_lstm", "build_cnn", "model_input", "mahalanobis"]
 
@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 #: MFCC sequences, ``(frames, 13)`` per segment, for the LSTM (notebook 07).
 MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_length": 512}
-#: Log-mel spectrograms in dB, ``(128, frames)`` per segment.
-LOGMEL_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}
 #: The log-mel spec of the course's spectrogram CNN (notebook 08): 3 s segments -> 64 x 130.
 CNN_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 64, "n_fft": 2048, "hop_length": 512}
 #: The baseline of notebooks 07-09: an RBF SVM on the means and standard deviations of these 20 MFCCs.
@@ -80,7 +78,7 @@ def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.
     """Features of equal-length segments, ``(n, samples)``, as float32.
 
     ``"mfcc"`` gives ``(n, frames, n_mfcc)`` (a sequence, for an LSTM), ``"logmel"`` ``(n, n_mels, frames)``
-    in dB (an image), ``"musicnn"`` the pretrained tagger's input (:func:`helpers.pretrained.log_mel`). The
+    in dB (an image), ``"musicnn"`` the pretrained tagger's input (:func:`helpers.pretrained.musicnn_input`). The
     dB floor (``top_db`` below the loudest bin) is per segment: a segment's features do not depend on the
     other segments in the batch.
 
@@ -95,7 +93,7 @@ def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.
     if segments.ndim != 2 or segments.shape[0] == 0:
         raise CourseError(f"segments must have shape (n, samples) with n >= 1, got {segments.shape}")
     if spec["type"] == "musicnn":
-        return log_mel(segments, sr=sr, spec=spec)
+        return musicnn_input(segments, sr=sr, spec=spec)
     mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
                                          n_mels=spec["n_mels"])
     db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
@@ -306,7 +304,7 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = 
 
 
 def model_input(X: np.ndarray, kind: str) -> np.ndarray:
-    """Features as the model of ``kind`` (a key of ``KINDS``: features, builder) reads them: a channel axis for the CNN.
+    """Features as the model of ``kind`` (``"lstm"``, ``"cnn"`` or ``"transfer"``) reads them: a channel axis for the CNN.
 
     Examples
     --------
@@ -317,7 +315,7 @@ def model_input(X: np.ndarray, kind: str) -> np.ndarray:
 
 
 def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
-    """Mahalanobis distance of each row of ``x`` from :func:`unsure_statistics`' ``stats`` (metadata lists work).
+    """Mahalanobis distance of each row of ``x`` from ``stats`` of :func:`machinery.train.unsure_statistics` (lists work).
 
     Examples
     --------

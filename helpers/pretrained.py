@@ -2,8 +2,8 @@
 
 The weights are data (``musicnn`` in :data:`helpers.datasets.REGISTRY`: the ``musicnn`` 0.1.0 wheel, whose
 TensorFlow-1 checkpoints were trained to predict 50 Million Song Dataset tags). :func:`checkpoint` extracts
-one from the wheel, :func:`build_tagger` rebuilds the network in Keras 3 layers and :func:`load_tagger` puts
-the checkpoint's weights into them. Its input, :func:`log_mel`, is ``log10(10000 * mel + 1)`` of 16 kHz audio,
+one from the wheel, :func:`_build_tagger` rebuilds the network in Keras 3 layers and :func:`load_tagger` puts
+the checkpoint's weights into them. Its input, :func:`musicnn_input`, is ``log10(10000 * mel + 1)`` of 16 kHz audio,
 187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m machinery.train
 transfer`` and :mod:`machinery.predict` reuse them. The original package is not a dependency: its code is
 TensorFlow-1 graph code, and its preprocessing overflows (it takes the log in float16).
@@ -21,14 +21,14 @@ from .config import cache_dir, write_atomic
 from .datasets import REGISTRY, data_file
 from .errors import CourseError, not_a_command
 
-__all__ = ["MUSICNN_SPEC", "SAMPLE_RATE", "FRAMES", "PATCH_SECONDS", "MSD_TAGS", "set_level", "log_mel", "checkpoint",
-           "build_tagger", "load_tagger", "embedding_model"]
+__all__ = ["MUSICNN_SPEC", "MUSICNN_SR", "PATCH_SECONDS", "MSD_TAGS", "set_level", "musicnn_input", "checkpoint",
+           "load_tagger", "embedding_model"]
 
 #: The tagger's input features: mel power of 512-sample frames every 256 samples, 96 bands.
 MUSICNN_SPEC: dict[str, Any] = {"type": "musicnn", "n_mels": 96, "n_fft": 512, "hop_length": 256}
 #: Sample rate (Hz) and frames per patch the tagger was trained with; a patch lasts 187 * 256 / 16000 s.
-SAMPLE_RATE, FRAMES = 16000, 187
-PATCH_SECONDS = FRAMES * MUSICNN_SPEC["hop_length"] / SAMPLE_RATE
+MUSICNN_SR, _FRAMES = 16000, 187
+PATCH_SECONDS = _FRAMES * MUSICNN_SPEC["hop_length"] / MUSICNN_SR
 #: The 50 Million Song Dataset tags of the output layer, in order (``musicnn/configuration.py``).
 MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
             "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
@@ -58,10 +58,11 @@ def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
     return (segments * (target / np.maximum(rms, target / 1000))).astype(np.float32)
 
 
-def log_mel(segments: np.ndarray, *, sr: int = SAMPLE_RATE, spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
+def musicnn_input(segments: np.ndarray, *, sr: int = MUSICNN_SR, spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
     """The tagger's input for equal-length segments ``(n, samples)``: ``(n, samples // hop, n_mels)`` float32.
 
-    ``log10(10000 * S + 1)`` of the mel power ``S``, taken in float32 (musicnn 0.1.0 casts ``S`` to float16
+    ``log10(10000 * S + 1)`` of the mel power ``S`` (musicnn's own compression, not the dB log-mel of
+    :func:`helpers.models.segment_features`), taken in float32 (musicnn 0.1.0 casts ``S`` to float16
     first, where ``10000 * S`` overflows to infinity above 6.55). A segment of ``PATCH_SECONDS`` gives the
     187 frames of one patch, the frames musicnn cuts from the whole clip's spectrogram. A spec with
     ``rms_dbfs`` (``python -m machinery.train transfer``'s) first scales each segment to that level
@@ -69,7 +70,7 @@ def log_mel(segments: np.ndarray, *, sr: int = SAMPLE_RATE, spec: dict[str, Any]
 
     Examples
     --------
-    >>> log_mel(np.zeros((2, round(PATCH_SECONDS * SAMPLE_RATE)), dtype=np.float32)).shape
+    >>> musicnn_input(np.zeros((2, round(PATCH_SECONDS * MUSICNN_SR)), dtype=np.float32)).shape
     (2, 187, 96)
     """
     import librosa
@@ -137,7 +138,7 @@ def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None)
     raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into the cache folder")
 
 
-def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
+def _build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
     """The MSD_vgg network in Keras 3 layers, untrained (notebook 09 builds it in its cells).
 
     ``(187, 96)`` log-mel -> channel axis -> ``BatchNormalization`` -> five blocks ``Conv2D(128, 3x3, same,
@@ -146,14 +147,14 @@ def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
 
     Examples
     --------
-    >>> build_tagger().count_params()
+    >>> _build_tagger().count_params()
     607030
     """
     import keras
     from keras import layers
 
-    inputs = keras.Input(shape=(FRAMES, MUSICNN_SPEC["n_mels"]), name="log_mel")
-    x = layers.Reshape((FRAMES, MUSICNN_SPEC["n_mels"], 1), name="channel")(inputs)
+    inputs = keras.Input(shape=(_FRAMES, MUSICNN_SPEC["n_mels"]), name="log_mel")
+    x = layers.Reshape((_FRAMES, MUSICNN_SPEC["n_mels"], 1), name="channel")(inputs)
     x = layers.BatchNormalization(epsilon=1e-3, name="bn_input")(x)
     for i, (size, strides) in enumerate(_POOLS, start=1):
         x = x if i == 1 else layers.Dropout(0.25, name=f"dropout{i}")(x)
@@ -165,7 +166,7 @@ def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
 
 
 def load_tagger(*, root: str | os.PathLike | None = None) -> Any:
-    """:func:`build_tagger` with the pretrained MSD_vgg weights from :func:`checkpoint`.
+    """:func:`_build_tagger` with the pretrained MSD_vgg weights from :func:`checkpoint`.
 
     Checkpoint variables map to layers by name: ``batch_normalization`` -> ``bn_input``,
     ``batch_normalization_<i>`` -> ``bn<i>`` (gamma, beta, moving mean, moving variance), ``<i>CNN`` ->
@@ -174,13 +175,13 @@ def load_tagger(*, root: str | os.PathLike | None = None) -> Any:
     Examples
     --------
     >>> tagger = load_tagger()  # doctest: +SKIP
-    >>> MSD_TAGS[int(tagger.predict(log_mel(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
+    >>> MSD_TAGS[int(tagger.predict(musicnn_input(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
     'rock'
     """
     from .config import import_tensorflow
 
     reader = import_tensorflow().train.load_checkpoint(checkpoint(root=root))
-    tagger = build_tagger()
+    tagger = _build_tagger()
     prefixes = {"bn_input": "batch_normalization", "tags": "dense", **{f"conv{i}": f"{i}CNN" for i in range(1, 6)},
                 **{f"bn{i}": f"batch_normalization_{i}" for i in range(1, 6)}}
     for layer, prefix in prefixes.items():
@@ -199,7 +200,7 @@ def embedding_model(tagger: Any) -> Any:
 
     Examples
     --------
-    >>> embedding_model(build_tagger()).output.shape
+    >>> embedding_model(_build_tagger()).output.shape
     (None, 640)
     """
     import keras

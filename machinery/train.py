@@ -32,7 +32,7 @@ from helpers.errors import CourseError, on_interrupt
 from helpers.evaluation import evaluate, group_train_val_test_split, require_classes
 from helpers.models import (AUGMENTED, CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, add_augmented_copies,
                             build_cnn, build_lstm, mahalanobis, model_input, segment_dataset)
-from helpers.pretrained import PATCH_SECONDS, SAMPLE_RATE, embedding_model, load_tagger
+from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model, load_tagger
 
 from .modelio import save_model
 
@@ -42,7 +42,7 @@ DEFAULT_EPOCHS, DEFAULT_SEED = 40, 42
 #: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
 #: embeddings (:func:`fit_model`), no network to build.
 KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
-         "transfer": (TRANSFER_SPEC, None, SAMPLE_RATE, PATCH_SECONDS)}
+         "transfer": (TRANSFER_SPEC, None, MUSICNN_SR, PATCH_SECONDS)}
 
 
 def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,

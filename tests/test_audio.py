@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from helpers.audio import MAX_RATE, header_seconds, load_audio, n_segments, segment
+from helpers.audio import _MAX_RATE, header_seconds, load_audio, n_segments, segment
 from helpers.errors import AudioError, CourseError
 
 from .conftest import SR, finishes, sine
@@ -45,9 +45,9 @@ def test_duration_offset_and_min_duration(write_wav):
         load_audio(path, min_duration=3)
 
 
-@pytest.mark.parametrize("rate, expected", [(SR, 4.0), (2000, 4.0), (2 * MAX_RATE, 2.0)])
+@pytest.mark.parametrize("rate, expected", [(SR, 4.0), (2000, 4.0), (2 * _MAX_RATE, 2.0)])
 def test_max_seconds_bounds_seconds_and_samples(tmp_path, rate, expected):
-    """At most max_seconds, and no more samples than max_seconds * MAX_RATE (issue 33); the header still tells the
+    """At most max_seconds, and no more samples than max_seconds * _MAX_RATE (issue 33); the header still tells the
     whole length."""
     path = tmp_path / "long.wav"
     sf.write(path, sine(330, 10.0, sr=rate), rate)

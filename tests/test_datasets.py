@@ -377,12 +377,12 @@ def test_verify_caches_and_detects_change(tmp_path):
     path = tmp_path / "f.txt"
     path.write_bytes(b"abc")
     good = _sha256(b"abc")
-    assert datasets._verify(path, good) == path
+    assert datasets._check_hash(path, good) == path
     path.write_bytes(b"abd")
     with pytest.raises(ChecksumError):
-        datasets._verify(path, good)
+        datasets._check_hash(path, good)
     with pytest.raises(DataNotFoundError):
-        datasets._verify(tmp_path / "missing", good)
+        datasets._check_hash(tmp_path / "missing", good)
 
 
 # ----------------------------------------------------------------------------- several sources (local server)
@@ -548,7 +548,7 @@ def test_build_gtzan_features_writes_kaggles_columns_from_the_audio(data_root, t
         (tmp_path / f"gtzan/genres_original/{genre}").mkdir(parents=True)
         shutil.copy(data_root / f"gtzan/genres_original/{genre}/{genre}.00000.wav", tmp_path / f"gtzan/genres_original/{genre}")
     (tmp_path / "gtzan/genres_original/rock/rock.00009.wav").write_bytes(b"RIFF not really")
-    path = datasets.build_gtzan_features(tmp_path, n_jobs=1, cache=False)
+    path = datasets._build_gtzan_features(tmp_path, n_jobs=1, cache=False)
     table = datasets.load_gtzan_features(tmp_path)
     assert path == tmp_path / "gtzan/features_30_sec.csv"
     assert table.columns.tolist() == ["filename", "clip_id", "length", *FEATURE_COLUMNS, "label"]

@@ -337,7 +337,7 @@ def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
     assert len(ds["skipped"]) == 4 and "blues.00003.wav: 2.30 s of audio is shorter than one 3 s segment" in ds["skipped"][3]
 
     with caplog.at_level("WARNING"):
-        datasets.build_gtzan_features(tmp_path, n_jobs=1, cache=False)
+        datasets._build_gtzan_features(tmp_path, n_jobs=1, cache=False)
     import json
 
     record = json.loads((tmp_path / "gtzan" / "features_30_sec.built.json").read_text())

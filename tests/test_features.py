@@ -20,7 +20,7 @@ from helpers.features import (
     N_FFT,
     ExtractionResult,
     extract_features,
-    function_name,
+    _function_name,
     gtzan_feature_vector,
 )
 from tests.conftest import SR, click_track, sine
@@ -443,5 +443,5 @@ def test_the_first_file_runs_in_this_process_before_workers_start(tones):
 
 
 def test_function_name():
-    assert function_name(peak_and_level) == "tests.test_features.peak_and_level"
-    assert function_name(gtzan_feature_vector) == "helpers.features.gtzan_feature_vector"
+    assert _function_name(peak_and_level) == "tests.test_features.peak_and_level"
+    assert _function_name(gtzan_feature_vector) == "helpers.features.gtzan_feature_vector"

@@ -2,13 +2,15 @@
 
 These guards keep the split: `helpers` never imports `machinery`; neither package has an import cycle; no module,
 tool or benchmark imports another module's private (`_name`) names; importing a module changes no environment
-variable. Each guard is also shown to fail on a made-up violation.
+variable; every public name of `helpers` is used outside its module. Each guard is also shown to fail on a made-up
+violation.
 """
 from __future__ import annotations
 
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,31 +100,70 @@ def test_no_private_name_is_imported_across_modules():
 
 def test_the_private_import_check_finds_one():
     fake = ROOT / "tools" / "fake.py"
-    assert private_imports(fake, "from helpers.datasets import REGISTRY, _verify\n") == ["helpers.datasets._verify"]
+    assert private_imports(fake, "from helpers.datasets import REGISTRY, _check_hash\n") == ["helpers.datasets._check_hash"]
     assert private_imports(ROOT / "helpers" / "fake.py", "from .config import _made, data_dir\n") == ["helpers.config._made"]
     assert private_imports(fake, "from os import _exit\nfrom __future__ import annotations\n") == []
 
 
 # a small environment: variables that this test process (or its pytest worker) set by importing libraries are absent
 CLEAN = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "COURSE_DATA_DIR", "COURSE_CACHE_DIR") if k in os.environ}
+# imports the modules one after the other and prints what each import changed: the first module that sets a variable
+# is the one named (one process for all of them: a process per module cost a minute of CI)
 ENVIRONMENT_AFTER_IMPORT = """
 import importlib, json, os, sys
-before = dict(os.environ)
-importlib.import_module(sys.argv[1])
-after = dict(os.environ)
-print(json.dumps({k: [before.get(k), after.get(k)] for k in set(before) | set(after) if before.get(k) != after.get(k)}))
+changed = {}
+for module in sys.argv[1:]:
+    before = dict(os.environ)
+    importlib.import_module(module)
+    after = dict(os.environ)
+    changed[module] = {k: [before.get(k), after.get(k)] for k in set(before) | set(after) if before.get(k) != after.get(k)}
+print(json.dumps(changed))
 """
+MODULES = [module_name(p) for p in package_files(*PACKAGES)]
 
 
-@pytest.mark.parametrize("module", [module_name(p) for p in package_files(*PACKAGES)])
-def test_importing_a_module_changes_no_environment_variable(module):
-    done = subprocess.run([sys.executable, "-c", ENVIRONMENT_AFTER_IMPORT, module], capture_output=True, text=True,
+def environment_changes(modules: list[str]) -> dict[str, dict]:
+    done = subprocess.run([sys.executable, "-c", ENVIRONMENT_AFTER_IMPORT, *modules], capture_output=True, text=True,
                           cwd=ROOT, timeout=300, env=CLEAN)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def changes() -> dict[str, dict]:
+    return environment_changes(MODULES)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_importing_a_module_changes_no_environment_variable(module, changes):
+    assert changes[module] == {}
 
 
 def test_the_environment_check_sees_a_change():
-    done = subprocess.run([sys.executable, "-c", ENVIRONMENT_AFTER_IMPORT, "joblib"], capture_output=True, text=True,
-                          timeout=300, env=CLEAN)
-    assert "KMP_INIT_AT_FORK" in json.loads(done.stdout.strip().splitlines()[-1])  # joblib sets it on import
+    assert "KMP_INIT_AT_FORK" in environment_changes(["json", "joblib"])["joblib"]  # joblib sets it on import
+
+
+def unused_public_names(sources: dict[str, str], module: str) -> list[str]:
+    """The names in ``module``'s ``__all__`` that no other source names; classes and ``main`` are exempt (the types of
+    results and errors, and the command line, are used through their module)."""
+    tree = ast.parse(sources[module])
+    public = next((ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                   and any(getattr(t, "id", "") == "__all__" for t in n.targets)), [])
+    exempt = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} | {"main"}
+    others = "\n".join(text for name, text in sources.items() if name != module)
+    return [n for n in public if n not in exempt and not re.search(rf"\b{re.escape(n)}\b", others)]
+
+
+def test_every_public_name_of_helpers_is_used_outside_its_module():
+    """No public dead weight (issue 32): a name helpers exports is used by another module of either package, a tool, a
+    benchmark or a notebook (its code or its text); what only the tests use is private."""
+    import nbformat
+
+    sources = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8")
+               for p in package_files(*PACKAGES, "tools", "benchmarks")}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        sources[path.name] = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    unused = {m: names for m in sources if m.startswith("helpers/") and (names := unused_public_names(sources, m))}
+    assert not unused, f"public, but used only inside their module (and the tests): {unused}"
+    fake = {"helpers/a.py": '__all__ = ["used", "dead", "Kind"]\nclass Kind: pass', "tools/b.py": "a.used()"}
+    assert unused_public_names(fake, "helpers/a.py") == ["dead"]

@@ -44,8 +44,9 @@ def test_the_pattern_would_catch_a_new_call():
 COURSE_CODE = """
 import numpy as np
 from helpers.features import gtzan_feature_vector
-from helpers.models import BASELINE_SPEC, CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, segment_features
-from helpers.pretrained import SAMPLE_RATE
+from helpers.models import BASELINE_SPEC, CNN_SPEC, MFCC_SPEC, TRANSFER_SPEC, segment_features
+LOGMEL_SPEC = {"type": "logmel", "n_mels": 128}
+from helpers.pretrained import MUSICNN_SR
 rng = np.random.default_rng(0)
 for dtype in (np.float32, np.float64):
     y = (0.1 * rng.standard_normal(3 * 22050)).astype(dtype)
@@ -53,7 +54,7 @@ for dtype in (np.float32, np.float64):
     gtzan_feature_vector(y, 22050)
     for spec in (MFCC_SPEC, LOGMEL_SPEC, CNN_SPEC, BASELINE_SPEC):
         segment_features(y[np.newaxis].astype(np.float32), 22050, spec)
-    segment_features(y[np.newaxis, :47872].astype(np.float32), SAMPLE_RATE, TRANSFER_SPEC)
+    segment_features(y[np.newaxis, :47872].astype(np.float32), MUSICNN_SR, TRANSFER_SPEC)
 """
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from helpers.pretrained import FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE
+from helpers.pretrained import _FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR
 from helpers.models import TRANSFER_SPEC
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "11_your_own_music.ipynb"
@@ -41,17 +41,17 @@ def app(tmp_path_factory):
     import matplotlib.pyplot as plt
 
     from helpers.audio import load_audio, segment
-    from helpers.pretrained import log_mel
+    from helpers.pretrained import musicnn_input
     from machinery.predict import predict_file
 
-    inputs = keras.Input(shape=(FRAMES, MUSICNN_SPEC["n_mels"]))
+    inputs = keras.Input(shape=(_FRAMES, MUSICNN_SPEC["n_mels"]))
     pooled = keras.layers.GlobalAveragePooling1D()(inputs)
     normalised = keras.layers.Normalization(axis=-1, mean=np.zeros(96), variance=np.ones(96), name="normalise")(pooled)
     head = keras.layers.Dense(2, activation="softmax", name="genre")
     model = keras.Model(inputs, head(normalised))
     head.set_weights([np.stack([-np.ones(96), np.ones(96)], axis=1).astype("float32") / 96, np.zeros(2, "float32")])
     stats = {"center": [0.0] * 96, "scale": 1.0, "components": [[0.0] * 96], "threshold": 1e6, "min_top_probability": 0.2}
-    meta = {"kind": "transfer", "genres": GENRES, "sample_rate": SAMPLE_RATE, "segment_seconds": PATCH_SECONDS,
+    meta = {"kind": "transfer", "genres": GENRES, "sample_rate": MUSICNN_SR, "segment_seconds": PATCH_SECONDS,
             "feature_spec": TRANSFER_SPEC, "unsure": stats}
     import os
 
@@ -62,8 +62,8 @@ def app(tmp_path_factory):
     shown, uploads = [], tmp_path_factory.mktemp("uploads")
     namespace = {"np": np, "Path": Path, "plt": plt, "Audio": Audio, "display": shown.append, "predict_file": predict_file,
                  "os": os, "widgets": widgets, "write_atomic": write_atomic, "build_dir": lambda *parts: uploads,
-                 "load_audio": load_audio, "segment": segment, "log_mel": log_mel, "MSD_TAGS": MSD_TAGS,
-                 "SAMPLE_RATE": SAMPLE_RATE, "PATCH_SECONDS": PATCH_SECONDS, "GENRES": GENRES, "model": model,
+                 "load_audio": load_audio, "segment": segment, "musicnn_input": musicnn_input, "MSD_TAGS": MSD_TAGS,
+                 "MUSICNN_SR": MUSICNN_SR, "PATCH_SECONDS": PATCH_SECONDS, "GENRES": GENRES, "model": model,
                  "meta": meta, "tagger": Tagger()}
     cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if "app" in c.metadata.get("tags", [])]
     assert len(cells) == 3, "the notebook's cells tagged 'app' define the app's functions"

@@ -19,8 +19,8 @@ pytest.importorskip("tensorflow")
 
 from helpers.datasets import REGISTRY  # noqa: E402
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError  # noqa: E402
-from helpers.pretrained import (FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, SAMPLE_RATE, build_tagger, set_level,  # noqa: E402
-                                checkpoint, embedding_model, load_tagger, log_mel)
+from helpers.pretrained import (_FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR, _build_tagger, set_level,  # noqa: E402
+                                checkpoint, embedding_model, load_tagger, musicnn_input)
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 WHEEL = "musicnn/musicnn-0.1.0-py3-none-any.whl"
@@ -63,10 +63,10 @@ def test_the_port_matches_the_original_package(data_root):
         for clip in ("blues.00000.wav", "classical.00000.wav", "metal.00000.wav"):
             path = data_root / "gtzan" / "genres_original" / clip.split(".")[0] / clip
             assert hashlib.sha256(path.read_bytes()).hexdigest() == str(ref[f"MSD_vgg/{clip}/sha256"]), clip
-            audio, _ = librosa.load(path, sr=SAMPLE_RATE)
-            mel = librosa.feature.melspectrogram(y=audio, sr=SAMPLE_RATE, n_fft=512, hop_length=256, n_mels=96).T
+            audio, _ = librosa.load(path, sr=MUSICNN_SR)
+            mel = librosa.feature.melspectrogram(y=audio, sr=MUSICNN_SR, n_fft=512, hop_length=256, n_mels=96).T
             whole = np.log10(10000 * mel.astype(np.float32) + 1)
-            patches = np.stack([whole[s:s + FRAMES] for s in range(0, len(whole) - FRAMES + 1, FRAMES)])
+            patches = np.stack([whole[s:s + _FRAMES] for s in range(0, len(whole) - _FRAMES + 1, _FRAMES)])
             np.testing.assert_allclose(tagger.predict(patches, verbose=0), ref[f"MSD_vgg/{clip}/tags"], atol=1e-4)
             np.testing.assert_allclose(pool5.predict(patches, verbose=0), ref[f"MSD_vgg/{clip}/pool5"], atol=1e-4)
 
@@ -76,12 +76,12 @@ def test_an_untrained_tagger_does_not_match(data_root):
     with np.load(REFERENCE) as ref:
         expected = ref["MSD_vgg/metal.00000.wav/tags"]
     rng = np.random.default_rng(0)
-    patches = rng.uniform(0, 3, (len(expected), FRAMES, 96)).astype(np.float32)
-    assert np.abs(build_tagger().predict(patches, verbose=0) - expected).max() > 1e-2
+    patches = rng.uniform(0, 3, (len(expected), _FRAMES, 96)).astype(np.float32)
+    assert np.abs(_build_tagger().predict(patches, verbose=0) - expected).max() > 1e-2
 
 
 def test_architecture_sizes():
-    tagger = build_tagger()
+    tagger = _build_tagger()
     assert tagger.count_params() == 607030 and tagger.output.shape == (None, len(MSD_TAGS)) == (None, 50)
     assert tagger.get_layer("pool5_flat").output.shape == (None, 256)
     assert embedding_model(tagger).output.shape == (None, 640)
@@ -89,16 +89,16 @@ def test_architecture_sizes():
 
 
 def test_log_mel_known_answers():
-    n = round(PATCH_SECONDS * SAMPLE_RATE)
-    assert n == 47872 and MUSICNN_SPEC["hop_length"] * FRAMES == n
-    silence = log_mel(np.zeros((1, n), dtype=np.float32))
-    assert silence.shape == (1, FRAMES, 96) and silence.dtype == np.float32 and not silence.any()  # log10(1) = 0
-    t = np.arange(n) / SAMPLE_RATE
-    tone = log_mel(np.sin(2 * np.pi * 1000 * t)[None].astype(np.float32))[0]
+    n = round(PATCH_SECONDS * MUSICNN_SR)
+    assert n == 47872 and MUSICNN_SPEC["hop_length"] * _FRAMES == n
+    silence = musicnn_input(np.zeros((1, n), dtype=np.float32))
+    assert silence.shape == (1, _FRAMES, 96) and silence.dtype == np.float32 and not silence.any()  # log10(1) = 0
+    t = np.arange(n) / MUSICNN_SR
+    tone = musicnn_input(np.sin(2 * np.pi * 1000 * t)[None].astype(np.float32))[0]
     import librosa
-    centres = librosa.mel_frequencies(n_mels=96 + 2, fmax=SAMPLE_RATE / 2)[1:-1]
-    assert abs(centres[tone[FRAMES // 2].argmax()] - 1000) < 60  # the loudest band is the one around 1 kHz
-    loud = log_mel(np.ones((1, n), dtype=np.float32) * 0.9 * np.sign(np.sin(2 * np.pi * 100 * t)))
+    centres = librosa.mel_frequencies(n_mels=96 + 2, fmax=MUSICNN_SR / 2)[1:-1]
+    assert abs(centres[tone[_FRAMES // 2].argmax()] - 1000) < 60  # the loudest band is the one around 1 kHz
+    loud = musicnn_input(np.ones((1, n), dtype=np.float32) * 0.9 * np.sign(np.sin(2 * np.pi * 100 * t)))
     assert np.isfinite(loud).all() and loud.max() > np.log10(10000 * 6.55 + 1)  # float16 would be infinite here
 
 
@@ -115,12 +115,12 @@ def test_set_level_scales_each_segment_to_the_target_rms_and_keeps_silence_silen
 
 
 def test_log_mel_with_rms_dbfs_does_not_depend_on_the_level():
-    n = round(PATCH_SECONDS * SAMPLE_RATE)
+    n = round(PATCH_SECONDS * MUSICNN_SR)
     y = (np.random.default_rng(1).standard_normal((2, n)) * 0.1).astype(np.float32)
     spec = {**MUSICNN_SPEC, "rms_dbfs": -20.0}
-    np.testing.assert_allclose(log_mel(y * 0.01, spec=spec), log_mel(y, spec=spec), rtol=1e-4, atol=1e-4)
-    assert np.abs(log_mel(y * 0.01) - log_mel(y)).max() > 1  # without it the level shows
-    np.testing.assert_array_equal(log_mel(y, spec=MUSICNN_SPEC), log_mel(y))  # no key: the raw level, as before
+    np.testing.assert_allclose(musicnn_input(y * 0.01, spec=spec), musicnn_input(y, spec=spec), rtol=1e-4, atol=1e-4)
+    assert np.abs(musicnn_input(y * 0.01) - musicnn_input(y)).max() > 1  # without it the level shows
+    np.testing.assert_array_equal(musicnn_input(y, spec=MUSICNN_SPEC), musicnn_input(y))  # no key: the raw level, as before
 
 
 def test_checkpoint_is_extracted_once_into_the_data_directory(wheel_copy):

@@ -17,10 +17,12 @@ from helpers import models  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.evaluation import evaluate  # noqa: E402
 from helpers.models import (  # noqa: E402
-    CNN_SPEC, LOGMEL_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_augmented_copies, build_cnn, build_lstm, check_spec,
+    CNN_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_augmented_copies, build_cnn, build_lstm, check_spec,
     clip_segments, model_input, segment_dataset, segment_features,
 )
 from machinery.train import fit_model  # noqa: E402
+
+LOGMEL_SPEC = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}  # dB log-mel, (128, frames)
 
 from .conftest import SR, sine  # noqa: E402
 

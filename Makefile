@@ -70,6 +70,12 @@ bundle: $(STAMP)
 # JOBS=1 runs everything in one process, one file after the other, as before.
 JOBS ?= 2
 PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
+# with workers, each process (and each notebook's kernel) keeps OpenBLAS to one thread: OpenBLAS's threads wait for
+# work by spinning, and two workers' spinning threads took the cores from each other's work (notebook 09's logistic
+# regressions ran 4x slower beside a training notebook; issue 31). TensorFlow keeps its own threads.
+ifneq ($(JOBS),1)
+TEST_ENV += OPENBLAS_NUM_THREADS=1
+endif
 
 test: $(STAMP)
 	$(BIN)/python tools/numba_warmup.py

@@ -58,7 +58,7 @@ venv: $(STAMP)
 # a damaged or foreign archive, or a file here that differs from the bundle's copy, stops it with one line
 data: $(STAMP)
 	$(if $(BUNDLE),$(BIN)/python tools/bundle.py unpack "$(BUNDLE)")
-	$(BIN)/python -m helpers.datasets fetch --make-data
+	$(BIN)/python -m machinery.data fetch --make-data
 
 # the offline data bundle (tools/bundle.py): read from the data directory, which must be CI-size (see tools/ci_subset.py)
 bundle: $(STAMP)
@@ -96,7 +96,7 @@ nbval: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest --nbval $(NOTEBOOKS)
 
 course: $(STAMP)
-	$(BIN)/python -m helpers.datasets fetch --make-data
+	$(BIN)/python -m machinery.data fetch --make-data
 	@mkdir -p build/notebooks build/html
 	@set -e; for nb in $(NOTEBOOKS); do \
 	  echo "== running $$nb"; \

@@ -56,7 +56,7 @@ from helpers.config import atomic_path, import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
-from helpers.pretrained import MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR  # noqa: E402
+from helpers.pretrained import MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS, embedding_model, load_tagger  # noqa: E402
 from machinery import train  # noqa: E402
 
 CONDITIONS = {
@@ -140,15 +140,7 @@ def main() -> int:
     args = parser.parse_args()
     import_tensorflow()
     start = time.time()
-    real = train.embedding_model
-    cached = {}
-
-    def embedding_model(tagger):  # fit_model's tagger, its predictions cached
-        if "m" not in cached:
-            cached["m"] = CachedEmbeddings(real(tagger), args.cache / "embeddings.npz")
-        return cached["m"]
-
-    train.embedding_model = embedding_model
+    cached = CachedEmbeddings(embedding_model(load_tagger()), args.cache / "embeddings.npz")  # fit_model's, cached
     clips = gtzan_clips()
     number = {c: i for i, c in enumerate(clips["clip_id"])}
     paths = dict(zip(clips["clip_id"], clips["path"].astype(str)))
@@ -167,13 +159,14 @@ def main() -> int:
                 X, y, fit_parts = ((ds["X"], ds["y"], parts) if name not in KINDS else
                                    models.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
                 fit_parts = {**fit_parts, "val": parts["val"]}  # the copies are of training clips only
-                model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed, groups=np.r_[ds["clip_id"], np.full(len(X) - len(ds["X"]), "")])
+                model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed, embedder=cached,
+                                                 groups=np.r_[ds["clip_id"], np.full(len(X) - len(ds["X"]), "")])
                 apply, stats = head(model), (history.get("unsure") or [None])[0]
                 for condition in CONDITIONS:
                     correct = flagged = 0
                     ids = sorted(set(ds["clip_id"][scored]))
                     for clip in ids:
-                        E = cached["m"].predict(degraded_patches(paths[clip], condition, number[clip], spec))
+                        E = cached.predict(degraded_patches(paths[clip], condition, number[clip], spec))
                         proba, z = apply(E)
                         mean = proba.mean(axis=0)
                         correct += ds["genres"][mean.argmax()] == clip.split(".")[0]
@@ -186,14 +179,14 @@ def main() -> int:
                       f"({time.time() - start:.0f} s)", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(args.out, index=False, float_format="%.3f")
-    models = [m for m in MODELS if m in args.models]
+    shown = [m for m in MODELS if m in args.models]
     for block in args.blocks:
         part = table[table.block == block]
         wide = part.pivot_table(index="condition", columns=["model", "seed"], values="accuracy", sort=False)
-        wide = wide.reindex(columns=[(m, s) for m in models for s in args.seeds])
-        for m in models:
+        wide = wide.reindex(columns=[(m, s) for m in shown for s in args.seeds])
+        for m in shown:
             wide[(m, "mean")] = part[part.model == m].groupby("condition", sort=False)["accuracy"].mean()
-        if block == "test" and "after" in models and part["unsure"].notna().any():
+        if block == "test" and "after" in shown and part["unsure"].notna().any():
             wide[("after", "unsure")] = part[part.model == "after"].groupby("condition", sort=False)["unsure"].mean()
         n = part.groupby("seed")["clips"].first().tolist()
         print(f"\n{block}: clip accuracy ({n} clips per seed, seeds {args.seeds})")

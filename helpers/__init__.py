@@ -1,14 +1,14 @@
 """Helpers for the 'From Waveforms to Genres' course: what several notebooks reuse, for learners to read.
 
 The notebooks teach each idea in their own cells; this package holds what they share. The machinery that
-serves them (model files, the training and prediction command lines) is the package :mod:`machinery`, which
+serves them (downloads, model files, the command lines) is the package :mod:`machinery`, which
 imports this one; this one never imports it. Importing it
 has no side effects: it sets no environment variable, changes nothing in another package and does
 not import TensorFlow.
 
 - :mod:`helpers.config` - data, build and cache folders, run size, seeds, quiet TensorFlow, atomic writes
 - :mod:`helpers.errors` - the exception types (all are :class:`CourseError`)
-- :mod:`helpers.datasets` - the data set registry, downloads, loaders; ``python -m helpers.datasets``
+- :mod:`helpers.datasets` - the data set registry, verified copies, loaders
 - :mod:`helpers.audio` - loading and segmenting audio
 - :mod:`helpers.plotting` - the course's figures (waveform, spectrum, spectrogram, MFCC, confusion, training)
 - :mod:`helpers.features` - the 57-feature GTZAN table and its parallel, cached extraction

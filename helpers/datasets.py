@@ -1,32 +1,21 @@
-"""The course's data sets: one registry, checksummed downloads, tidy loaders, and their command line.
+"""The course's data sets: one registry, verified copies and tidy loaders.
 
-:data:`REGISTRY` describes each data set once: its sources (download addresses in order, then a Kaggle copy
-through ``kagglehub``, then a build from other data), checksums, place in the data directory, licence and
-citation. :func:`fetch` downloads with pooch (checksums verified, archives extracted). The loaders read the
-data directory ``root`` (default :func:`helpers.config.data_dir`) and download nothing unless
-``COURSE_FETCH_MISSING=1`` (the Colab setup cell sets it); a missing file raises
-:class:`~helpers.errors.DataNotFoundError` naming the data set, the path and the command that fetches it::
-
-    python -m helpers.datasets status              # what is present, which copy, where each comes from
-    python -m helpers.datasets fetch NAME ...      # --make-data: everything `make data` gets
+:data:`REGISTRY` describes each data set once: what it is, its place in the data directory, its sources
+(download addresses in order, then a Kaggle copy, then a build from other data), checksums, licence and
+citation. The loaders read the data directory ``root`` (default :func:`helpers.config.data_dir`), check
+each registered file's checksum and download nothing; a missing file raises
+:class:`~helpers.errors.DataNotFoundError` naming the data set, the path and the command that fetches it.
+Fetching is the machinery's (:mod:`machinery.data`, ``python -m machinery.data status|fetch``); on Colab the
+setup cell lets the loaders call it for a data set they miss (:func:`fetch_missing_with`).
 """
 from __future__ import annotations
 
-if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
-    __import__("helpers.errors").errors.on_interrupt("interrupted")
-
-import argparse
-import functools
 import hashlib
 import json
-import logging
-import os
-import shutil
-import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -34,22 +23,18 @@ import pandas as pd
 import pooch
 import soundfile as sf
 
-from . import __version__
-from .config import atomic_path, data_dir, write_atomic
-from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt, one_line
+from .config import data_dir
+from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, not_a_command
 
-__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "data_file", "status", "fetch",
-           "CLIP_RECORD", "changed_clips", "load_echonest", "gtzan_clips", "gtzan_split", "load_gtzan_features",
-           "librosa_example", "class_counts", "main"]
-
-logger = logging.getLogger("helpers.datasets")
+__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "dataset_path",
+           "check_hash", "check_copy", "record_path", "data_file", "fetch_missing_with", "CLIP_RECORD",
+           "changed_clips", "load_echonest", "scan_gtzan", "gtzan_clips", "gtzan_split", "load_gtzan_features",
+           "librosa_example", "class_counts"]
 
 #: The ten GTZAN genres, in the order of the data set's folders.
 GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 #: Sample rate (Hz) of the GTZAN clips, at which ``features_30_sec.csv`` is computed.
-_GTZAN_SR = 22050
-#: Environment variable that lets loaders download a missing data set the first time it is needed.
-FETCH_ENV_VAR = "COURSE_FETCH_MISSING"
+GTZAN_SR = 22050
 
 
 @dataclass(frozen=True)
@@ -69,7 +54,7 @@ class DataFile:
 
     @property
     def urls(self) -> tuple[str, ...]:
-        """Every download address, in the order :func:`fetch` tries them."""
+        """Every download address, in the order :func:`machinery.data.fetch` tries them."""
         return tuple(u for u in (self.url, *self.mirrors) if u)
 
 
@@ -91,12 +76,12 @@ class KaggleCopy:
 @dataclass(frozen=True)
 class Dataset:
     """A data set: present when one of ``layout`` exists; fetched from ``files`` and ``archive`` (extracted
-    into ``extract_to``), then ``kaggle``, then ``build(root, progressbar)``; ``manual``: how by hand.
+    into ``extract_to``), then ``kaggle``, then built from other data as ``build`` says; ``manual``: how by hand.
 
     Examples
     --------
     >>> REGISTRY["echonest"].fetch_command
-    'make data  (or: python -m helpers.datasets fetch echonest)'
+    'make data  (or: python -m machinery.data fetch echonest)'
     """
 
     name: str
@@ -112,12 +97,12 @@ class Dataset:
     size: str = ""
     in_make_data: bool = True
     kaggle: KaggleCopy | None = None
-    build: Callable[[Path, bool], Path] | None = None
+    build: str = ""
 
     @property
     def fetch_command(self) -> str:
         """Shell command that downloads this data set."""
-        command = f"python -m helpers.datasets fetch {self.name}"
+        command = f"python -m machinery.data fetch {self.name}"
         return f"make data  (or: {command})" if self.in_make_data else command
 
 
@@ -131,10 +116,6 @@ _SPLIT_HASHES = {"train": "45b0559cf45903ec086b2574c90b25a7c13afe8a745b3e0a75c88
                  "valid": "c34d8571b9faa99824e24ba03f148896c214edb2d45c9dba9e5aa4e00d61c6ab",
                  "test": "3cf8153aadb753633149901616416027ba4fd03b91ad5fdf7bed687398dc226a"}
 
-
-def _features_from_audio(root: Path, progressbar: bool) -> Path:
-    """built from the GTZAN audio with the course's extractor"""
-    return _build_gtzan_features(root, progress=progressbar)
 
 
 #: Every data set the course uses, by name.
@@ -179,7 +160,7 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
                    "account) and save it as <data dir>/gtzan/features_30_sec.csv; or, with the GTZAN audio in "
                    "place, run make data, which builds it from the audio",
             size="1.1 MB", kaggle=KaggleCopy(_KAGGLE, (("Data/features_30_sec.csv", _FEATURES),)),
-            build=_features_from_audio),
+            build="built from the GTZAN audio with the course's extractor"),
     Dataset("fma-metadata", "FMA metadata (tracks, genres, echonest, features)",
             "fma_metadata.zip: tracks.csv (two-row header), genres.csv, echonest.csv, features.csv for the "
             "106,574 tracks of the Free Music Archive.", "CC BY 4.0", _FMA,
@@ -218,8 +199,15 @@ def _get(name: str) -> Dataset:
     return REGISTRY[name]
 
 
-def _path(name: str, root: Path | None = None, *, required: bool = True) -> Path | None:
-    """The first existing layout path of a data set; else None, or a DataNotFoundError naming paths and fix."""
+def dataset_path(name: str, root: Path | str | None = None, *, required: bool = True) -> Path | None:
+    """Where a data set is in the data directory (its first layout path that exists); if none, None
+    (``required=False``) or a DataNotFoundError naming the paths and how to fetch it.
+
+    Examples
+    --------
+    >>> dataset_path("gtzan").name  # the Kaggle layout
+    'genres_original'
+    """
     ds, root = _get(name), _root(root)
     found = next((root / rel for rel in ds.layout if (root / rel).exists()), None)
     if found is None and required:
@@ -229,10 +217,26 @@ def _path(name: str, root: Path | None = None, *, required: bool = True) -> Path
     return found
 
 
-def _fetch_if_allowed(name: str, root: Path | None) -> None:
-    """Fetch a data set on first use when ``COURSE_FETCH_MISSING=1`` (the Colab setup cell sets it)."""
-    if os.environ.get(FETCH_ENV_VAR, "").strip() == "1":
-        fetch(name, root)
+_FETCHER: list[Callable[[str, Path | None], object]] = []  # what the loaders call for a data set they need
+
+
+def fetch_missing_with(fetcher: Callable[[str, Path | None], object] | None) -> None:
+    """Let the loaders call ``fetcher(name, root)`` for the data set they need before reading it (None: never).
+
+    By default the loaders read what is in the data directory and download nothing. The Colab setup cell calls
+    :func:`machinery.data.fetch_when_missing`, which passes :func:`machinery.data.fetch` here, so that a
+    notebook downloads (and verifies) only the data sets it uses, the first time it needs them.
+
+    Examples
+    --------
+    >>> fetch_missing_with(None)  # the default: read only what is there
+    """
+    _FETCHER[:] = [fetcher] if fetcher is not None else []
+
+
+def _fetch_if_allowed(name: str, root: Path | str | None) -> None:
+    for fetcher in _FETCHER:
+        fetcher(name, None if root is None else Path(root))
 
 
 @cache
@@ -241,8 +245,15 @@ def _hash_matches(path: str, size: int, mtime_ns: int, known_hash: str) -> bool:
     return pooch.file_hash(path, alg=algorithm) == expected.lower()
 
 
-def _check_hash(path: Path | str, known_hash: str | None) -> Path:
-    """``path`` if it exists and matches ``known_hash`` (hashed once per size and mtime), else raise."""
+def check_hash(path: Path | str, known_hash: str | None) -> Path:
+    """``path`` if it exists and matches ``known_hash`` (``"sha256:..."``; hashed once per size and mtime),
+    else DataNotFoundError or ChecksumError saying what to do.
+
+    Examples
+    --------
+    >>> check_hash(data_dir() / "gtzan/splits/test_filtered.txt", REGISTRY["gtzan-splits"].files[2].known_hash).name
+    'test_filtered.txt'
+    """
     if not (path := Path(path)).is_file():
         raise DataNotFoundError(f"{path}: file not found")
     if known_hash and not _hash_matches(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns, known_hash):
@@ -253,30 +264,41 @@ def _check_hash(path: Path | str, known_hash: str | None) -> Path:
     return path
 
 
-def _record_path(path: Path) -> Path:
-    """The build record that marks a registered file as built here: ``<stem>.built.json``."""
+def record_path(path: Path) -> Path:
+    """The build record that marks a registered file as built here: ``<stem>.built.json``.
+
+    Examples
+    --------
+    >>> record_path(Path("gtzan/features_30_sec.csv")).name
+    'features_30_sec.built.json'
+    """
     return path.with_name(f"{path.stem}.built.json")
 
 
-def _check_copy(path: Path, known_hash: str | None) -> dict | None:
+def check_copy(path: Path, known_hash: str | None) -> dict | None:
     """Verify a registered file: the published copy (None), or one built here (returns its build record).
 
     A file that does not match its registered checksum is accepted only when its build record says it was
-    built here and it matches the checksum recorded at build time.
+    built here and it matches the checksum recorded at build time; else ChecksumError.
+
+    Examples
+    --------
+    >>> check_copy(data_dir() / "gtzan/features_30_sec.csv", REGISTRY["gtzan-features"].files[0].known_hash) is None
+    True
     """
     try:
-        _check_hash(path, known_hash)
+        check_hash(path, known_hash)
         return None
     except ChecksumError as exc:
         mismatch = exc
     try:
-        record = json.loads(_record_path(path).read_text(encoding="utf-8"))
+        record = json.loads(record_path(path).read_text(encoding="utf-8"))
         built_here = str(record["sha256"]).startswith("sha256:")
     except (OSError, ValueError, KeyError, TypeError):
         built_here = False
     if not built_here:
         raise mismatch
-    _check_hash(path, record["sha256"])
+    check_hash(path, record["sha256"])
     return record
 
 
@@ -293,221 +315,8 @@ def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
     if not path.is_file():
         raise DataNotFoundError(f"data set {name!r} ({ds.title}): file {path} is missing. Fetch it with: "
                                 f"{ds.fetch_command}; or point COURSE_DATA_DIR at a folder that has it.")
-    _check_copy(path, {f.path: f.known_hash for f in ds.files}.get(rel))
+    check_copy(path, {f.path: f.known_hash for f in ds.files}.get(rel))
     return path
-
-
-def _describe_copy(ds: Dataset, root: Path) -> str:
-    """What is in the data directory for a present data set, in a few words."""
-    words = [] if ds.files else [str((where := _path(ds.name, root)).relative_to(root))]
-    if ds.name == "gtzan":  # how much of it: a CI subset or a damaged copy is present too, but not all of GTZAN
-        clips, bad = _scan_gtzan(str(where))
-        count = clips["genre"].value_counts().reindex(GTZAN_GENRES, fill_value=0)
-        per = f"{count.iloc[0]} per genre" if count.nunique() == 1 else ", ".join(f"{g} {n}" for g, n in count.items())
-        words[0] += (f": {len(clips):,} of 1,000 clips ({per}), {int((clips['duration'] >= 29.9).sum()):,} of them "
-                     f"30 s long" + (f", {len(bad)} unreadable" if bad else ""))
-        changed, recorded = changed_clips(clips), pd.read_csv(CLIP_RECORD)["clip_id"].isin(clips["clip_id"]).sum()
-        named = [f"{c} ({why})" for c, why in changed.items()]
-        words.append(f"{len(changed)} of the {recorded} recorded clips CHANGED: " + ", ".join(named[:3] + [
-            f"and {len(named) - 3} more"] * (len(named) > 3)) if changed else f"the {recorded} recorded clips as recorded")
-    elif ds.name == "fma-metadata":
-        names = ("tracks.csv", "genres.csv", "echonest.csv", "features.csv")
-        have = [n for n in names if any((root / "fma" / d / n).is_file() for d in ("fma_metadata", "."))]
-        words[0] += ": all four files" if len(have) == 4 else f": {', '.join(have) or 'none'} of {', '.join(names)}"
-    for f in ds.files:
-        try:
-            record = _check_copy(root / f.path, f.known_hash)
-        except DataNotFoundError:
-            words.append(f"{f.path} missing")
-        except ChecksumError:
-            words.append(f"{f.path}: CHECKSUM MISMATCH (not used)")
-        else:
-            origin = "Kaggle copy" if ds.kaggle is not None and not f.urls else "published copy"
-            words.append(f"built here from {record.get('n_clips', '?')} clips by {record.get('built_by', '?')} "
-                         f"(helpers {record.get('helpers_version', '?')}; {_record_path(root / f.path).name})"
-                         if record else f"{origin}, {f.known_hash.partition(':')[0]} verified" if f.known_hash
-                         else "present (not pinned)")
-    return "; ".join(dict.fromkeys(words))
-
-
-def _source_labels(ds: Dataset) -> list[str]:
-    """Where :func:`fetch` gets a data set from, in the order it tries them."""
-    labels = list(dict.fromkeys(u.split("/")[2] for item in (*ds.files, ds.archive) if item for u in item.urls))
-    if ds.kaggle is not None:
-        labels.append(f"Kaggle {ds.kaggle.handle} ({_kaggle_unavailable() or 'kagglehub ready'})")
-    if ds.build is not None:
-        labels.append(ds.build.__doc__.strip())
-    librosa = ["librosa's own registry, https://librosa.org/data/audio/ (pooch)"] if ds.name == "librosa" else []
-    return labels or librosa or ["by hand only"]
-
-
-def status(root: Path | None = None) -> pd.DataFrame:
-    """Every registered data set: ``title``, ``present``, ``copy`` (which copy is there, verified),
-    ``sources`` (in the order :func:`fetch` tries them), ``download size``, ``fetched by make data``, ``licence``.
-
-    Examples
-    --------
-    >>> status().loc["echonest", "copy"]
-    'published copy, sha256 verified'
-    """
-    root = _root(root)
-    return pd.DataFrame([
-        {"name": ds.name, "title": ds.title, "present": (present := _path(ds.name, root, required=False) is not None),
-         "copy": _describe_copy(ds, root) if present else "", "sources": "; ".join(_source_labels(ds)),
-         "download size": ds.size, "fetched by make data": ds.in_make_data, "licence": ds.licence}
-        for ds in REGISTRY.values()]).set_index("name")
-
-
-# ----------------------------------------------------------------------------- downloads
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a source failed, in a few words: refused (HTTP 404), connection refused, checksum mismatch, ..."""
-    cause = exc.__cause__ or exc
-    if isinstance(exc, ChecksumError) and isinstance(cause, ValueError) and cause is not exc:
-        return "checksum mismatch (the download was discarded)"
-    if (code := getattr(getattr(cause, "response", None), "status_code", None)) is not None:
-        return f"refused (HTTP {code})"
-    if "Connection refused" in str(cause):
-        return "connection refused"
-    return one_line(cause, with_type=cause is not exc)
-
-
-def _download(item: DataFile, root: Path, progressbar: bool, extract_to: str | None = None) -> None:
-    """Download a file with pooch from the first of its addresses that works; extract an archive, then delete it.
-
-    Logs one line per failed address; raises the only address's error, or one naming each address.
-    """
-    registry = pooch.create(path=root, base_url="", registry={item.path: item.known_hash}, urls={})
-    unpack = None if extract_to is None else pooch.Unzip if item.path.endswith(".zip") else pooch.Untar
-    failures = []
-    for url in item.urls:
-        registry.urls[item.path] = url
-        try:
-            registry.fetch(item.path, processor=unpack and unpack(extract_dir=str(root / extract_to)),
-                           downloader=pooch.HTTPDownloader(progressbar=progressbar))
-            return (root / item.path).unlink() if unpack else None
-        except ValueError as exc:  # pooch's checksum mismatch; the download was discarded
-            error = ChecksumError(f"{url}: downloaded file does not match {item.known_hash}; it was discarded. "
-                                  f"({exc})")
-            error.__cause__ = exc
-        except Exception as exc:  # noqa: BLE001 - network errors, interrupted transfers, bad archives
-            error = DownloadError(f"could not download {url} to {root / item.path}: {one_line(exc, with_type=True)}")
-            error.__cause__ = exc
-        failures.append(f"{url}: {_reason(error)}")
-        logger.warning("%s: source %s failed: %s", item.path, url, _reason(error))
-    if len(failures) == 1:
-        raise error
-    raise DownloadError(f"could not download {item.path} from any of its {len(failures)} addresses "
-                        f"({'; '.join(failures)})")
-
-
-def _by_hand(ds: Dataset, root: Path) -> str:
-    """How to place a copy of a data set by hand."""
-    files = [f"download {Path(i.path).name}" + (f" ({i.known_hash.replace(':', ' ', 1)})" if i.known_hash else "")
-             + f" from any copy and save it as {root / i.path}" for i in (*ds.files, ds.archive) if i and i.urls]
-    ways = [" and ".join(files) + ", then run the same fetch again (it verifies what it finds)"] if files else []
-    if ds.manual:
-        ways.append(ds.manual.replace("<data dir>", str(root)))
-    elif ds.kaggle is not None:
-        placed = ", ".join(f"{src} as {root / dest}" for src, dest in ds.kaggle.members)
-        ways.append(f"unzip https://www.kaggle.com/datasets/{ds.kaggle.handle} and place {placed}")
-    return "; or ".join(ways)
-
-
-def fetch(name: str, root: Path | None = None, *, progressbar: bool = True) -> Path:
-    """Get a data set into the data directory (at once when it is there and verifies); returns its path.
-
-    Tries its sources in turn, logging one line per failure: the addresses of its files and archive (pooch
-    downloads to a temporary file and checks the checksum, so a bad file is never used or left behind;
-    archives are extracted, then deleted), its Kaggle copy, its build. Raises the only source's error, or
-    one DownloadError naming each source, why it failed and how to place a copy by hand.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`REGISTRY`.
-    root : pathlib.Path, optional
-        Data directory (default :func:`helpers.config.data_dir`).
-    progressbar : bool
-        Show a progress bar while downloading.
-
-    Examples
-    --------
-    >>> fetch("gtzan-splits").name  # present: nothing is downloaded
-    'train_filtered.txt'
-    """
-    ds, root = _get(name), _root(root)
-    if name == "librosa":
-        return _fetch_librosa_examples(root, progressbar)
-    if _path(name, root, required=False) and all((root / f.path).is_file() for f in ds.files):
-        for f in ds.files:
-            _check_copy(root / f.path, f.known_hash)
-        logger.info("%s: already present in %s", name, root)
-        return _path(name, root)
-    downloads = [(i, ds.extract_to if i is ds.archive else None) for i in (*ds.files, ds.archive) if i and i.urls]
-    sources = [("", lambda: [_download(i, root, progressbar, to) for i, to in downloads])] if downloads else []
-    if ds.kaggle is not None:
-        sources.append((f"Kaggle {ds.kaggle.handle} (kagglehub)", lambda: _fetch_kaggle(ds.kaggle, root)))
-    if ds.build is not None:
-        sources.append((ds.build.__doc__.strip(), lambda: ds.build(root, progressbar)))
-    failures = []
-    for label, attempt in sources:
-        try:
-            attempt()
-            return _path(name, root)
-        except CourseError as exc:
-            if len(sources) == 1:
-                raise
-            if label:
-                logger.warning("%s: source %s failed: %s", name, label, _reason(exc))
-            failures.append(f"{label}: {_reason(exc)}" if label else str(exc))
-    raise DownloadError(f"data set {name!r} could not be fetched from any of its sources ({'; '.join(failures)}). "
-                        f"By hand: {_by_hand(ds, root)}")
-
-
-def _kaggle_unavailable() -> str | None:
-    """Why kagglehub cannot be used here (not installed, no credentials), or None when it can."""
-    try:
-        from kagglehub.config import get_kaggle_credentials  # optional: the `kaggle` extra
-
-        return None if get_kaggle_credentials() else "no Kaggle credentials configured"
-    except ImportError:
-        return "kagglehub is not installed"
-    except Exception as exc:  # noqa: BLE001 - an unreadable kaggle.json, ...
-        return f"Kaggle credentials cannot be read ({exc})"
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # another disk, or links not allowed
-        shutil.copy2(src, dst)
-
-
-def _fetch_kaggle(copy: KaggleCopy, root: Path) -> None:
-    """Get a Kaggle copy with kagglehub and verify every member (checksums, counts) before placing any."""
-    if reason := _kaggle_unavailable():
-        raise DownloadError(f"skipped: {reason}")
-    import kagglehub  # optional: the `kaggle` extra
-
-    local, hashes = {}, {f.path: f.known_hash for ds in REGISTRY.values() for f in (*ds.files, ds.archive) if f}
-    for src, dest in [(src, dest) for src, dest in copy.members if not (root / dest).exists()]:
-        try:
-            local[dest] = Path(kagglehub.dataset_download(copy.handle, path=src))
-        except Exception as exc:  # noqa: BLE001 - kagglehub raises many types
-            raise DownloadError(f"kagglehub could not download {src}: {one_line(exc, with_type=True)}") from exc
-    for dest, path in local.items():
-        if hashes.get(dest):
-            _check_hash(path, hashes[dest])
-        for pattern, expected in copy.counts:
-            if pattern.startswith(dest + "/") and (found := len(list(path.glob(pattern[len(dest) + 1:])))) != expected:
-                raise ChecksumError(f"the Kaggle copy {copy.handle} holds {found} files matching {pattern}, "
-                                    f"expected {expected}; nothing was placed")
-    for dest, path in local.items():  # each under a temporary name, then renamed: never half a copy
-        with atomic_path(root / dest) as staged:
-            shutil.copytree(path, staged, copy_function=_link_or_copy) if path.is_dir() else _link_or_copy(path, staged)
-
 
 # ----------------------------------------------------------------------------- librosa's examples
 
@@ -518,23 +327,12 @@ def _librosa_index() -> dict:
     return json.loads(resources.files("librosa.util.example_data").joinpath("index.json").read_text())
 
 
-def _fetch_librosa_examples(root: Path, progressbar: bool) -> Path:
-    """Download librosa's example recordings into ``<root>/librosa`` with librosa's own pooch registry."""
-    examples = pooch.create(path=root / "librosa", base_url="https://librosa.org/data/audio/", registry=None)
-    examples.load_registry(resources.files("librosa.util.example_data").joinpath("registry.txt"))
-    for fname in [f for f in examples.registry if f.endswith((".ogg", ".txt"))]:
-        try:
-            examples.fetch(fname, downloader=pooch.HTTPDownloader(progressbar=progressbar))
-        except Exception as exc:  # noqa: BLE001 - network errors, checksum mismatches
-            raise DownloadError(f"librosa example {fname} could not be fetched: {one_line(exc, with_type=True)}") from exc
-    return root / "librosa"
-
 
 def librosa_example(key: str, *, hq: bool = False) -> str:
     """Path of librosa's example recording ``key`` (``hq``: stereo 44.1 kHz) in ``<data dir>/librosa``.
 
     The file ``librosa.ex(key, hq=hq)`` gives, without changing anything in librosa or the environment and
-    without downloading (unless ``COURSE_FETCH_MISSING=1``); DataNotFoundError naming the fix if missing.
+    without downloading (unless :func:`fetch_missing_with` says how); DataNotFoundError naming the fix if missing.
 
     Examples
     --------
@@ -576,9 +374,16 @@ _MIN_CLIP_SECONDS = 0.05  # shorter is a cut-off file: not even one 2,048-sample
 
 
 @cache
-def _scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
+def scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """The clips of a GTZAN folder, and for each that cannot be decoded its path -> the one line that
-    :func:`helpers.audio.load_audio` gives (so that every list of faulty clips says the same)."""
+    :func:`helpers.audio.load_audio` gives (so that every list of faulty clips says the same). Cached per
+    folder (``scan_gtzan.__wrapped__(folder)`` scans afresh); :func:`gtzan_clips` is the loader to use.
+
+    Examples
+    --------
+    >>> len(scan_gtzan(str(dataset_path("gtzan")))[0])  # the CI subset
+    70
+    """
     rows, bad = [], {}
     for path in sorted(p for p in Path(folder).glob("*/*") if p.suffix.lower() in {".wav", ".au"}):
         try:
@@ -627,8 +432,8 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     ['jazz.00000', 'jazz.00001']
     """
     _fetch_if_allowed("gtzan", root)
-    folder = _path("gtzan", root)
-    table, unreadable = _scan_gtzan(str(folder))
+    folder = dataset_path("gtzan", root)
+    table, unreadable = scan_gtzan(str(folder))
     table = table.copy()  # not the cached one
     if unreadable:
         warnings.warn(f"skipped {len(unreadable)} GTZAN clip(s) that cannot be decoded: "
@@ -639,7 +444,7 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
         table = table[table["genre"].isin(genres)]
     if per_genre is not None:
         table = table.groupby("genre", group_keys=False).head(per_genre)
-    if with_split and _path("gtzan-splits", root, required=False):
+    if with_split and dataset_path("gtzan-splits", root, required=False):
         table = table.assign(split=table["clip_id"].map(gtzan_split(root)).fillna("excluded"))
     table = table.sort_values("clip_id").reset_index(drop=True)
     table.attrs["unreadable"] = dict(unreadable)
@@ -671,8 +476,8 @@ def changed_clips(clips: pd.DataFrame) -> dict[str, str]:
             changed[clip_id] = f"cannot be read ({type(exc).__name__})"
             continue
         digest = hashlib.sha256(samples.astype("<i2").tobytes()).hexdigest()
-        if rate != _GTZAN_SR or samples.ndim != 1 or len(samples) < n:
-            changed[clip_id] = f"not {n:,} mono samples at {_GTZAN_SR:,} Hz as recorded"
+        if rate != GTZAN_SR or samples.ndim != 1 or len(samples) < n:
+            changed[clip_id] = f"not {n:,} mono samples at {GTZAN_SR:,} Hz as recorded"
         elif digest != record.at[clip_id, "samples_sha256"]:
             changed[clip_id] = "its samples differ from the recorded ones"
     return changed
@@ -696,7 +501,7 @@ def gtzan_split(root: Path | None = None) -> pd.Series:
 def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
     """The GTZAN feature table: ``filename``, ``clip_id``, ``length``, 57 features, ``label`` (1,000 clips).
 
-    Kaggle's copy (verified by its sha256) or one built here by :func:`_build_gtzan_features` (verified by
+    Kaggle's copy (verified by its sha256) or one built here by :func:`machinery.data.build_gtzan_features` (verified by
     the checksum in its build record); anything else raises :class:`~helpers.errors.ChecksumError`.
 
     Examples
@@ -709,49 +514,6 @@ def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
     return table
 
 
-def _build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: bool | str | os.PathLike = True,
-                         progress: bool = False) -> Path:
-    """Build ``gtzan/features_30_sec.csv`` from the GTZAN audio, without a Kaggle account; returns its path.
-
-    Runs :func:`helpers.features.extract_features` with :func:`helpers.features.gtzan_feature_vector` at
-    22,050 Hz on every clip (``n_jobs`` workers, the extractor's ``cache``, a ``progress`` bar) and writes
-    Kaggle's columns in Kaggle's order atomically, with the build record ``features_30_sec.built.json``
-    (versions, clips, clips left out, sha256) by which :func:`load_gtzan_features` accepts it. A clip that
-    cannot be decoded is left out and listed; AudioError if none can be.
-
-    Examples
-    --------
-    >>> _build_gtzan_features(n_jobs=2).name  # doctest: +SKIP
-    'features_30_sec.csv'
-    """
-    # here, not at the top: helpers.features loads librosa and joblib, which the loaders and `status` do not need
-    from .features import FEATURE_COLUMNS, extract_features, gtzan_feature_vector
-
-    root = _root(root)
-    clips, unreadable = _scan_gtzan.__wrapped__(str(folder := _path("gtzan", root)))  # a fresh scan
-    result = extract_features(clips[["clip_id", "genre", "path"]], gtzan_feature_vector, sr=_GTZAN_SR,
-                              n_jobs=n_jobs, cache=cache, progress=progress)
-    failed = result.failures[["path", "reason"]].itertuples(index=False)
-    skipped = [*unreadable.values(), *(why for _, why in failed)]
-    if result.table.empty:
-        raise AudioError(f"no GTZAN clip in {folder} could be decoded: {'; '.join(skipped) or 'no clips'}")
-    if skipped:
-        logger.warning("%s: left out %d clip(s) that cannot be decoded: %s", _FEATURES, len(skipped),
-                       "; ".join(skipped))
-    found, length = result.table, clips.set_index("clip_id")["duration"].mul(_GTZAN_SR).round().astype("int64")
-    table = pd.concat([pd.DataFrame({"filename": found["path"].map(lambda p: Path(p).name),
-                                     "length": found["clip_id"].map(length)}),
-                       found[list(FEATURE_COLUMNS)], found["genre"].rename("label")], axis=1)
-    text, target = table.to_csv(index=False, lineterminator="\n"), root / _FEATURES
-    write_atomic(_record_path(target), json.dumps({
-        "built_by": f"{gtzan_feature_vector.__module__}.{gtzan_feature_vector.__qualname__}",
-        "helpers_version": __version__, "librosa_version": metadata.version("librosa"), "sample_rate": _GTZAN_SR,
-        "n_clips": len(table), "skipped": skipped, "sha256": f"sha256:{hashlib.sha256(text.encode()).hexdigest()}",
-    }, indent=1))
-    write_atomic(target, text)
-    logger.info("built %s from the audio with the course's extractor (%d clips); "
-                "the Kaggle copy is checksum-verified when present", _FEATURES, len(table))
-    return target
 
 
 def class_counts(labels: Iterable[str]) -> pd.DataFrame:
@@ -766,61 +528,7 @@ def class_counts(labels: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame({"count": counts, "share": (counts / counts.sum()).round(3)})
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.datasets status|fetch``: exit status 0 fine, 1 a fetch failed, 2 usage.
-
-    ``status`` prints what is present, which copy and where each data set comes from (in the order fetch
-    tries its sources); ``fetch NAME ...`` (``--make-data``: what ``make data`` gets) downloads.
-
-    Examples
-    --------
-    >>> main(["fetch", "echonest"])  # doctest: +ELLIPSIS
-    echonest: ready at ...
-    0
-    """
-    parser = argparse.ArgumentParser(prog="python -m helpers.datasets", description="The course's data sets.")
-    parser.add_argument("--data-dir", type=Path, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("status", help="show which data sets are present, which copy, and where each comes from")
-    fetching = sub.add_parser("fetch", help="download data sets (checksums verified)")
-    fetching.add_argument("names", nargs="*", metavar="NAME", help=f"one of: {', '.join(REGISTRY)}")
-    fetching.add_argument("--make-data", action="store_true", help="every data set that 'make data' downloads")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    root = args.data_dir or data_dir()
-    if args.command == "status":  # within 100 columns: a block per data set
-        import textwrap
-
-        table, wrap = status(root), functools.partial(textwrap.fill, width=100, subsequent_indent="    ",
-                                                        break_on_hyphens=False)
-        print(f"data directory: {root}")
-        for name, row in table.iterrows():
-            print(wrap(f"{name}: {'present' if row['present'] else 'missing'} ({row['title']}; {row['download size']}"
-                       f"{'' if row['fetched by make data'] else '; not in make data'})"),
-                  *(wrap(f"  {k}: {row[k]}") for k in ("copy", "sources", "licence") if row[k]), sep="\n")
-        todo = [f"{n} ({r['download size']})" for n, r in table.iterrows() if r["fetched by make data"] and not r["present"]]
-        print(wrap(f"make data would fetch: {', '.join(todo)}" if todo else "make data has nothing to fetch "
-                   "(a data set present in part, such as a GTZAN subset, is not completed)"))
-        return 0
-    names = list(dict.fromkeys([*args.names, *(n for n, d in REGISTRY.items() if args.make_data and d.in_make_data)]))
-    if not names or (unknown := [n for n in names if n not in REGISTRY]):
-        parser.error(f"unknown data set(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}" if names
-                     else "name at least one data set, or use --make-data")
-    failed = 0
-    on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: a download's temporary file is removed
-    for name in names:
-        try:
-            print(f"{name}: ready at {fetch(name, root)}")
-        except CourseError as exc:
-            failed += 1
-            print(f"{name}: FAILED: {exc}", file=sys.stderr)
-        except KeyboardInterrupt:
-            print(f"{name}: interrupted", file=sys.stderr)
-            return 130
-    for d in [d for d in REGISTRY.values() if args.make_data and not d.in_make_data]:
-        print(f"note: {d.name} ({d.size}) is not part of 'make data': {d.fetch_command}")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    not_a_command(__spec__.name)

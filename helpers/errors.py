@@ -56,7 +56,7 @@ def not_a_command(module: str) -> None:
     """
     import sys
 
-    print(f"python -m {module}: a library module, not a command; the commands are python -m helpers.datasets, "
+    print(f"python -m {module}: a library module, not a command; the commands are python -m machinery.data, "
           "machinery.train and machinery.predict (each has --help)", file=sys.stderr)
     raise SystemExit(2)
 

@@ -21,11 +21,11 @@ from helpers.config import atomic_path
 from helpers.errors import CourseError, not_a_command, one_line
 from helpers.models import CNN_SPEC, model_input, segment_features
 
-__all__ = ["METADATA_ENTRY", "FORMAT", "REQUIRED_KEYS", "save_model", "read_metadata", "load_model", "prepare_features"]
+__all__ = ["save_model", "read_metadata", "load_model", "prepare_features"]
 
-METADATA_ENTRY = "course_metadata.json"
-FORMAT = "waveforms-to-genres model 2"  # 2: normalisation inside the model (1 kept a mean/std in the metadata)
-REQUIRED_KEYS = ("kind", "genres", "sample_rate", "segment_seconds", "feature_spec")
+_METADATA_ENTRY = "course_metadata.json"
+_FORMAT = "waveforms-to-genres model 2"  # 2: normalisation inside the model (1 kept a mean/std in the metadata)
+_REQUIRED_KEYS = ("kind", "genres", "sample_rate", "segment_seconds", "feature_spec")
 MAX_METADATA_BYTES = 64 * 2**20  # a transfer model on all of GTZAN writes about 10 MB (its unsure statistics)
 
 
@@ -48,7 +48,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     path = Path(path)
     if path.suffix != ".keras":
         raise CourseError(f"{path}: a model file name must end in .keras")
-    if missing := [k for k in REQUIRED_KEYS if k not in metadata]:
+    if missing := [k for k in _REQUIRED_KEYS if k not in metadata]:
         raise CourseError(f"{path}: model metadata lacks {', '.join(missing)}")
     if {"norm_mean", "norm_std"} & set(metadata):
         raise CourseError(f"{path}: metadata has norm_mean/norm_std; put a keras.layers.Normalization layer in the model instead")
@@ -57,13 +57,13 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any]) ->
     import keras
 
     # numpy arrays and scalars become plain JSON through .tolist()/.item(); NaN is refused
-    text = json.dumps({"format": FORMAT, "keras_version": keras.__version__, **metadata}, indent=1, allow_nan=False,
+    text = json.dumps({"format": _FORMAT, "keras_version": keras.__version__, **metadata}, indent=1, allow_nan=False,
                       default=lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else str(v))
     try:  # Keras saves only to a name ending in .keras; Ctrl-C or an error removes the partial file
         with atomic_path(path, suffix=".keras") as partial:
             model.save(partial)
             with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(METADATA_ENTRY, text)
+                zf.writestr(_METADATA_ENTRY, text)
             with open(partial, "rb") as f:
                 os.fsync(f.fileno())
     except OSError as exc:  # full disk, read-only folder
@@ -89,23 +89,23 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-            if METADATA_ENTRY not in names:
+            if _METADATA_ENTRY not in names:
                 what = "a Keras model" if "config.json" in names else "a zip archive"
-                raise CourseError(f"{path}: {what} without {METADATA_ENTRY}, so not a course model; "
+                raise CourseError(f"{path}: {what} without {_METADATA_ENTRY}, so not a course model; "
                                   "save models with machinery.modelio.save_model")
-            with zf.open(METADATA_ENTRY) as entry:  # read at most the limit: a small archive can inflate to GBs
+            with zf.open(_METADATA_ENTRY) as entry:  # read at most the limit: a small archive can inflate to GBs
                 raw = entry.read(MAX_METADATA_BYTES + 1)
             if len(raw) > MAX_METADATA_BYTES:
-                raise CourseError(f"{path}: {METADATA_ENTRY} is larger than {MAX_METADATA_BYTES // 2**20} MB, "
+                raise CourseError(f"{path}: {_METADATA_ENTRY} is larger than {MAX_METADATA_BYTES // 2**20} MB, "
                                   "far more than a course model's; not a course model")
             meta = json.loads(raw.decode("utf-8"))
     except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
         raise CourseError(f"{path}: unreadable model file ({exc})") from exc
     if not isinstance(meta, dict):
-        raise CourseError(f"{path}: {METADATA_ENTRY} is not a JSON object")
-    if missing := [k for k in REQUIRED_KEYS if k not in meta]:
-        raise CourseError(f"{path}: {METADATA_ENTRY} lacks {', '.join(missing)}")
-    if meta.get("format") != FORMAT:
+        raise CourseError(f"{path}: {_METADATA_ENTRY} is not a JSON object")
+    if missing := [k for k in _REQUIRED_KEYS if k not in meta]:
+        raise CourseError(f"{path}: {_METADATA_ENTRY} lacks {', '.join(missing)}")
+    if meta.get("format") != _FORMAT:
         raise CourseError(f"{path}: written by an older version of the course ({meta.get('format')}); train it again")
     genres, rate, seconds = meta["genres"], meta["sample_rate"], meta["segment_seconds"]
     names_ok = isinstance(genres, list) and all(isinstance(g, str) and g for g in genres)
@@ -115,7 +115,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
                    if type(rate) is not int or not 1000 <= rate <= 384_000
                    else "segment_seconds must be a number from 0.1 to 600"
                    if type(seconds) not in (int, float) or not 0.1 <= seconds <= 600 else None):
-        raise CourseError(f"{path}: {METADATA_ENTRY}: {problem}")
+        raise CourseError(f"{path}: {_METADATA_ENTRY}: {problem}")
     return meta
 
 

@@ -29,7 +29,7 @@ from helpers.models import mahalanobis
 
 from .modelio import load_model, prepare_features, read_metadata
 
-__all__ = ["MAX_SECONDS", "is_unsure", "predict_file", "format_result", "main"]
+__all__ = ["MAX_SECONDS", "is_unsure", "predict_file", "main"]
 
 
 def is_unsure(z: np.ndarray, proba: np.ndarray, stats: dict[str, Any]) -> tuple[bool, str]:
@@ -127,13 +127,13 @@ def _escaped(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def format_result(result: dict[str, Any], top: int = 3) -> str:
+def _format_result(result: dict[str, Any], top: int = 3) -> str:
     """One line: ``FILE: GENRE (g1 0.91, g2 0.05, g3 0.02; N segments)`` or ``error: reason``; `` unsure: reason``
     after it when the model is unsure, and a line ``  START-END s: GENRE P`` per segment of a ``timeline``.
 
     Examples
     --------
-    >>> format_result({"file": "a.wav", "genre": "jazz", "probabilities": {"jazz": 0.8, "rock": 0.2},
+    >>> _format_result({"file": "a.wav", "genre": "jazz", "probabilities": {"jazz": 0.8, "rock": 0.2},
     ...                "segments": 1, "error": None})
     'a.wav: jazz (jazz 0.800, rock 0.200; 1 segment)'
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in args.files:
             result = predict_file(f, model, metadata, segments=args.segments)
             failed += result["error"] is not None
-            line = json.dumps(result, allow_nan=False) if args.json else format_result(result)
+            line = json.dumps(result, allow_nan=False) if args.json else _format_result(result)
             print(line, file=sys.stderr if result["error"] and not args.json else sys.stdout, flush=True)
     except BrokenPipeError:  # the reader went away (`... --json | head -1`): end quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -36,18 +36,19 @@ from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model, load_
 
 from .modelio import save_model
 
-__all__ = ["KINDS", "DEFAULT_EPOCHS", "DEFAULT_SEED", "fit_model", "unsure_statistics", "main"]
+__all__ = ["KINDS", "fit_model", "unsure_statistics", "main"]
 
-DEFAULT_EPOCHS, DEFAULT_SEED = 40, 42
+_DEFAULT_EPOCHS, _DEFAULT_SEED = 40, 42
 #: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
 #: embeddings (:func:`fit_model`), no network to build.
 KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
          "transfer": (TRANSFER_SPEC, None, MUSICNN_SR, PATCH_SECONDS)}
 
 
-def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = DEFAULT_EPOCHS,
-              seed: int = DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
-              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, list]]:
+def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = _DEFAULT_EPOCHS,
+              seed: int = _DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
+              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None,
+              embedder: Any = None) -> tuple[Any, dict[str, list]]:
     """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
 
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
@@ -57,7 +58,9 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
     holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
-    tells when a recording is unlike them. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
+    tells when a recording is unlike them; ``embedder`` replaces the tagger's embedding model
+    (:func:`helpers.pretrained.embedding_model`): anything with its ``predict``, ``input`` and ``output``, such as a
+    cache of its predictions (``benchmarks/robustness.py``). Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
     ``best_epoch`` (1-based, one item).
 
     Examples
@@ -73,7 +76,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     seed_everything(seed)
     X, y = model_input(X, kind), np.asarray(y)
     if kind == "transfer":
-        return _fit_transfer(X, y, parts, data_root, groups)
+        return _fit_transfer(X, y, parts, data_root, groups, embedder)
     norm = keras.layers.Normalization(axis=-1, name="normalise")
     norm.adapt(X[parts["train"]])
     model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
@@ -86,7 +89,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
 
 
 def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.95, folds: int = 5,
-                      seed: int = DEFAULT_SEED) -> dict[str, Any]:
+                      seed: int = _DEFAULT_SEED) -> dict[str, Any]:
     """How far from the training clips a recording may lie: a shrunk Gaussian of clips' mean embeddings.
 
     ``Z``: standardised embeddings, one row per patch; ``groups``: each row's clip. The clips' mean rows get a
@@ -126,7 +129,7 @@ def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.
 
 
 def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
-                  groups: np.ndarray | None) -> tuple[Any, dict]:
+                  groups: np.ndarray | None, embedder: Any = None) -> tuple[Any, dict]:
     """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
     copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
     import keras
@@ -135,7 +138,7 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    base = embedding_model(load_tagger(root=data_root))
+    base = embedder if embedder is not None else embedding_model(load_tagger(root=data_root))
     rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
@@ -225,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
         p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $COURSE_DATA_DIR or <repo>/data)")
-        p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"maximum epochs, early stopping on validation loss (default {DEFAULT_EPOCHS})")
-        p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+        p.add_argument("--epochs", type=int, default=_DEFAULT_EPOCHS, help=f"maximum epochs, early stopping on validation loss (default {_DEFAULT_EPOCHS})")
+        p.add_argument("--seed", type=int, default=_DEFAULT_SEED, help=f"random seed (default {_DEFAULT_SEED})")
     args = parser.parse_args(argv)
     # checked before any work, so that a bad option does not waste a training run
     for bad, message in ((args.out.suffix != ".keras", f"--out must name a .keras file, got {args.out}"),

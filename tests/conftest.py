@@ -122,11 +122,11 @@ def rewrite_metadata(path: Path, **changes) -> None:
     import json
     import zipfile
 
-    from machinery.modelio import METADATA_ENTRY
+    from machinery.modelio import _METADATA_ENTRY
 
     with zipfile.ZipFile(path) as zf:
         entries = {name: zf.read(name) for name in zf.namelist()}
-    entries[METADATA_ENTRY] = json.dumps(json.loads(entries[METADATA_ENTRY]) | changes).encode()
+    entries[_METADATA_ENTRY] = json.dumps(json.loads(entries[_METADATA_ENTRY]) | changes).encode()
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in entries.items():
             zf.writestr(name, data)

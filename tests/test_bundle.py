@@ -150,7 +150,7 @@ def test_help_works_and_bad_usage_exits_2():
 
 
 def test_the_ci_bundle_has_all_make_data_needs_offline(data_root, tmp_path, capsys):
-    from helpers.datasets import main as datasets_main
+    from machinery.data import main as datasets_main
 
     out = tmp_path / "ci.tar"
     assert bundle.main(["--data-dir", str(data_root), "create", "--out", str(out)]) == 0

@@ -335,8 +335,8 @@ def test_help_of_both_command_lines(capsys):
 def test_format_result_lines():
     good = {"file": "a.wav", "genre": "jazz", "probabilities": {"rock": 0.1, "jazz": 0.7, "pop": 0.15, "blues": 0.05},
             "segments": 1, "error": None}
-    assert predict_cli.format_result(good) == "a.wav: jazz (jazz 0.700, pop 0.150, rock 0.100; 1 segment)"
-    assert predict_cli.format_result({**good, "error": "a.wav: file is empty"}) == "error: a.wav: file is empty"
+    assert predict_cli._format_result(good) == "a.wav: jazz (jazz 0.700, pop 0.150, rock 0.100; 1 segment)"
+    assert predict_cli._format_result({**good, "error": "a.wav: file is empty"}) == "error: a.wav: file is empty"
 
 
 def test_a_file_name_cannot_forge_lines_or_reach_the_terminal_raw(lstm_file, audio, tmp_path, capsys):

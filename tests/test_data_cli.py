@@ -1,11 +1,12 @@
-"""python -m helpers.datasets: status and fetch, offline."""
+"""python -m machinery.data: status and fetch, offline."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
 from helpers import datasets
-from helpers.datasets import main
+from machinery import data as mdata
+from machinery.data import main
 
 
 def test_status_lists_every_dataset(data_root, capsys):
@@ -16,7 +17,7 @@ def test_status_lists_every_dataset(data_root, capsys):
 
 
 def test_status_says_which_copy_and_which_sources(data_root, capsys, monkeypatch):
-    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "kagglehub is not installed")
+    monkeypatch.setattr(mdata, "_kaggle_unavailable", lambda: "kagglehub is not installed")
     assert main(["--data-dir", str(data_root), "status"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -60,14 +61,14 @@ def test_fetch_present_data_needs_no_network(data_root, capsys):
 
 def test_fetch_unknown_name_is_a_usage_error(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "helpers.datasets", "--data-dir", str(tmp_path), "fetch", "nope"],
+        [sys.executable, "-m", "machinery.data", "--data-dir", str(tmp_path), "fetch", "nope"],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2 and "unknown data set(s) nope" in proc.stderr
 
 
 def test_feature_table_without_audio_fails_with_reason(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "kagglehub is not installed")
+    monkeypatch.setattr(mdata, "_kaggle_unavailable", lambda: "kagglehub is not installed")
     assert main(["--data-dir", str(tmp_path), "fetch", "gtzan-features"]) == 1
     err = capsys.readouterr().err
     assert "gtzan-features: FAILED: data set 'gtzan-features' could not be fetched from any of its sources" in err

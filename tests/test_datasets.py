@@ -22,6 +22,7 @@ import pytest
 from helpers import datasets
 from helpers.datasets import DataFile, Dataset
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError, DownloadError
+from machinery import data as mdata
 
 from .conftest import finishes
 
@@ -36,10 +37,10 @@ def test_registry_entries_are_complete():
             if f.known_hash is not None:
                 algo, _, digest = f.known_hash.partition(":")
                 assert algo in {"sha256", "sha1"} and len(digest) == {"sha256": 64, "sha1": 40}[algo]
-        assert f"python -m helpers.datasets fetch {name}" in ds.fetch_command
+        assert f"python -m machinery.data fetch {name}" in ds.fetch_command
     assert DataFile("x/a", "https://one.example/a", mirrors=("https://two.example/a",)).urls == (
         "https://one.example/a", "https://two.example/a")
-    assert datasets.REGISTRY["fma-small"].fetch_command == "python -m helpers.datasets fetch fma-small"
+    assert datasets.REGISTRY["fma-small"].fetch_command == "python -m machinery.data fetch fma-small"
 
 
 def test_full_gtzan_archive_checksum_matches_shared_readme():
@@ -63,7 +64,7 @@ def test_gtzan_sources_in_order(tmp_path):
     assert [n for _, n in gtzan.kaggle.counts] == [100] * 10
     features = datasets.REGISTRY["gtzan-features"]
     assert features.in_make_data and features.kaggle is not None and features.build is not None
-    assert [s.split(" (")[0] for s in datasets.status(tmp_path).loc["gtzan", "sources"].split("; ")] == [
+    assert [s.split(" (")[0] for s in mdata.status(tmp_path).loc["gtzan", "sources"].split("; ")] == [
         "web.archive.org", "huggingface.co", "Kaggle andradaolteanu/gtzan-dataset-music-genre-classification"]
 
 
@@ -77,6 +78,19 @@ def test_echonest_merge(data_root):
     assert {"acousticness", "danceability", "energy", "instrumentalness", "liveness",
             "speechiness", "tempo", "valence", "track_id"} <= set(table.columns)
     assert table["track_id"].is_unique
+
+
+def test_where_a_data_set_is_and_which_copy_it_is(data_root, tmp_path):
+    """The registry's public lookups, which the loaders and the machinery (status, fetch, bundles) share."""
+    assert datasets.dataset_path("gtzan", data_root) == data_root / "gtzan/genres_original"
+    assert datasets.dataset_path("fma-small", tmp_path, required=False) is None
+    with pytest.raises(DataNotFoundError, match="python -m machinery.data fetch fma-small"):
+        datasets.dataset_path("fma-small", tmp_path)
+    table = data_root / "gtzan/features_30_sec.csv"
+    assert datasets.check_copy(table, datasets.REGISTRY["gtzan-features"].files[0].known_hash) is None  # published
+    assert datasets.record_path(table) == data_root / "gtzan/features_30_sec.built.json"
+    clips, unreadable = datasets.scan_gtzan(str(data_root / "gtzan/genres_original"))
+    assert len(clips) == 70 and unreadable == {} and clips["genre"].nunique() == 10
 
 
 def test_gtzan_clips_on_subset(data_root):
@@ -118,7 +132,7 @@ def test_librosa_example_offline(data_root, monkeypatch):
 
 
 def test_status_table(data_root):
-    table = datasets.status(data_root)
+    table = mdata.status(data_root)
     assert table.loc["echonest", "present"] and table.loc["gtzan", "present"]
     assert not table.loc["fma-small", "present"]
     assert table.loc["echonest", "copy"] == "published copy, sha256 verified"
@@ -144,13 +158,13 @@ def test_a_clip_replaced_under_its_name_is_found_by_content(data_root, tmp_path)
     assert changed == {"rock.00000": "its samples differ from the recorded ones",
                        "jazz.00000": "not 661,794 mono samples at 22,050 Hz as recorded",
                        "pop.00000": "not 661,504 mono samples at 22,050 Hz as recorded"}
-    copy = datasets.status(tmp_path).loc["gtzan", "copy"]
+    copy = mdata.status(tmp_path).loc["gtzan", "copy"]
     assert "3 of the 4 recorded clips CHANGED: jazz.00000 (not 661,794 mono" in copy and "rock.00000 (its samples" in copy
 
 
 def test_fetch_of_present_data_verifies_and_downloads_nothing(data_root, caplog):
-    caplog.set_level(logging.INFO, logger="helpers.datasets")
-    assert datasets.fetch("gtzan-splits", data_root) == data_root / "gtzan/splits/train_filtered.txt"
+    caplog.set_level(logging.INFO, logger="machinery.data")
+    assert mdata.fetch("gtzan-splits", data_root) == data_root / "gtzan/splits/train_filtered.txt"
     assert "gtzan-splits: already present in" in caplog.text
 
 
@@ -179,7 +193,7 @@ def test_missing_librosa_example(tmp_path, monkeypatch):
 
 def test_unknown_dataset():
     with pytest.raises(CourseError, match="unknown data set 'nope'"):
-        datasets.fetch("nope")
+        mdata.fetch("nope")
 
 
 def test_checksum_mismatch_is_never_used(data_root, tmp_path):
@@ -301,10 +315,10 @@ def test_fetch_file_with_good_checksum_then_offline_reuse(server, registry, tmp_
     (srv / "t.csv").write_bytes(payload)
     name = registry(_dataset("tiny", layout=("tiny/t.csv",), files=(DataFile("tiny/t.csv", f"{url}/t.csv", _sha256(payload)),)))
     root = tmp_path / "data"
-    assert datasets.fetch(name, root, progressbar=False) == root / "tiny/t.csv"
+    assert mdata.fetch(name, root, progressbar=False) == root / "tiny/t.csv"
     assert (root / "tiny/t.csv").read_bytes() == payload
     (srv / "t.csv").unlink()  # the "network" is gone: a second fetch must not need it
-    assert datasets.fetch(name, root, progressbar=False) == root / "tiny/t.csv"
+    assert mdata.fetch(name, root, progressbar=False) == root / "tiny/t.csv"
 
 
 def test_fetch_bad_checksum_leaves_no_file(server, registry, tmp_path):
@@ -313,7 +327,7 @@ def test_fetch_bad_checksum_leaves_no_file(server, registry, tmp_path):
     name = registry(_dataset("tiny", layout=("tiny/t.csv",), files=(DataFile("tiny/t.csv", f"{url}/t.csv", _sha256(b"original")),)))
     root = tmp_path / "data"
     with pytest.raises(ChecksumError, match="does not match"):
-        datasets.fetch(name, root, progressbar=False)
+        mdata.fetch(name, root, progressbar=False)
     assert not (root / "tiny/t.csv").exists()
 
 
@@ -325,14 +339,14 @@ def test_fetch_interrupted_download_leaves_no_file(server, registry, tmp_path):
     name = registry(_dataset("big", layout=("big/big.bin",), files=(DataFile("big/big.bin", f"{url}/big.bin", _sha256(payload)),)))
     root = tmp_path / "data"
     with pytest.raises((DownloadError, ChecksumError)):
-        datasets.fetch(name, root, progressbar=False)
+        mdata.fetch(name, root, progressbar=False)
     assert not (root / "big/big.bin").exists()
 
 
 def test_fetch_unreachable_server(registry, tmp_path):
     name = registry(_dataset("gone", layout=("gone/x",), files=(DataFile("gone/x", "http://127.0.0.1:9/x", None),)))
     with pytest.raises(DownloadError, match="could not download http://127.0.0.1:9/x"):
-        datasets.fetch(name, tmp_path, progressbar=False)
+        mdata.fetch(name, tmp_path, progressbar=False)
 
 
 @pytest.mark.parametrize("kind", ["tar.gz", "zip"])
@@ -358,14 +372,14 @@ def test_fetch_extracts_archives(server, registry, tmp_path, kind):
         )
     )
     root = tmp_path / "data"
-    assert datasets.fetch(name, root, progressbar=False) == root / "arch/meta/genres.csv"
+    assert mdata.fetch(name, root, progressbar=False) == root / "arch/meta/genres.csv"
     assert pd.read_csv(root / "arch/meta/genres.csv")["title"].tolist() == ["Rock"]
     assert not (root / f"arch/a.{kind}").exists()  # the archive is removed after extraction
 
 
 def test_feature_table_without_audio_or_kaggle_cannot_be_fetched(tmp_path, no_kaggle):
     with pytest.raises(DownloadError) as info:
-        datasets.fetch("gtzan-features", tmp_path, progressbar=False)
+        mdata.fetch("gtzan-features", tmp_path, progressbar=False)
     message = str(info.value)
     assert "Kaggle andradaolteanu/gtzan-dataset-music-genre-classification (kagglehub): skipped: no Kaggle" in message
     assert "built from the GTZAN audio with the course's extractor: data set 'gtzan'" in message
@@ -377,12 +391,12 @@ def test_verify_caches_and_detects_change(tmp_path):
     path = tmp_path / "f.txt"
     path.write_bytes(b"abc")
     good = _sha256(b"abc")
-    assert datasets._check_hash(path, good) == path
+    assert datasets.check_hash(path, good) == path
     path.write_bytes(b"abd")
     with pytest.raises(ChecksumError):
-        datasets._check_hash(path, good)
+        datasets.check_hash(path, good)
     with pytest.raises(DataNotFoundError):
-        datasets._check_hash(tmp_path / "missing", good)
+        datasets.check_hash(tmp_path / "missing", good)
 
 
 # ----------------------------------------------------------------------------- several sources (local server)
@@ -391,7 +405,7 @@ def test_verify_caches_and_detects_change(tmp_path):
 @pytest.fixture
 def no_kaggle(monkeypatch):
     """As on a machine without Kaggle credentials, whether or not kagglehub is installed."""
-    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "no Kaggle credentials configured")
+    monkeypatch.setattr(mdata, "_kaggle_unavailable", lambda: "no Kaggle credentials configured")
 
 
 def _gtzan_archive(amplitude: float = 0.1) -> bytes:
@@ -442,7 +456,7 @@ def _failure_lines(caplog) -> list[str]:
 def test_gtzan_falls_through_to_the_second_source(gtzan_at, tmp_path, caplog, first, why):
     urls = gtzan_at(first, "good.tar.gz")
     root = tmp_path / "data"
-    assert datasets.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres"
+    assert mdata.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres"
     assert datasets.gtzan_clips(root)["clip_id"].tolist() == ["blues.00000"]
     assert not (root / "gtzan/genres.tar.gz").exists()
     assert _failure_lines(caplog) == [f"gtzan/genres.tar.gz: source {urls[0]} failed: {why}"]
@@ -451,7 +465,7 @@ def test_gtzan_falls_through_to_the_second_source(gtzan_at, tmp_path, caplog, fi
 def test_gtzan_skips_a_source_with_the_wrong_checksum(gtzan_at, tmp_path, caplog):
     urls = gtzan_at("missing.tar.gz", "bad.tar.gz", "good.tar.gz")
     root = tmp_path / "data"
-    datasets.fetch("gtzan", root, progressbar=False)
+    mdata.fetch("gtzan", root, progressbar=False)
     assert _failure_lines(caplog) == [
         f"gtzan/genres.tar.gz: source {urls[0]} failed: refused (HTTP 404)",
         f"gtzan/genres.tar.gz: source {urls[1]} failed: checksum mismatch (the download was discarded)",
@@ -467,7 +481,7 @@ def test_gtzan_all_sources_fail_with_one_clear_error(gtzan_at, tmp_path, caplog)
     urls = gtzan_at(REFUSED, "missing.tar.gz", "bad.tar.gz")
     root = tmp_path / "data"
     with pytest.raises(DownloadError) as info:
-        datasets.fetch("gtzan", root, progressbar=False)
+        mdata.fetch("gtzan", root, progressbar=False)
     message = str(info.value)
     assert "\n" not in message
     for url, why in zip(urls, ["connection refused", "refused (HTTP 404)", "checksum mismatch"]):
@@ -486,7 +500,7 @@ def test_archive_placed_by_hand_is_verified_and_extracted(gtzan_at, server, tmp_
     root = tmp_path / "data"
     (root / "gtzan").mkdir(parents=True)
     shutil.copy(srv / "good.tar.gz", root / "gtzan/genres.tar.gz")
-    assert datasets.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres"
+    assert mdata.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres"
     assert (root / "gtzan/genres/blues/blues.00000.au").is_file()
     assert not (root / "gtzan/genres.tar.gz").exists()
 
@@ -512,7 +526,7 @@ def test_built_feature_table_is_recognised_by_its_record(tmp_path):
     table = datasets.load_gtzan_features(tmp_path)
     assert table["clip_id"].tolist() == ["blues.00000", "rock.00001"]
     assert table.columns[:3].tolist() == ["filename", "clip_id", "length"]
-    assert "built here from 2 clips" in datasets.status(tmp_path).loc["gtzan-features", "copy"]
+    assert "built here from 2 clips" in mdata.status(tmp_path).loc["gtzan-features", "copy"]
 
 
 @pytest.mark.parametrize("record", [None, "altered", "not json"])
@@ -525,13 +539,13 @@ def test_feature_table_neither_kaggle_nor_built_here_is_rejected(tmp_path, recor
             (tmp_path / "gtzan/features_30_sec.built.json").write_text("{")
     with pytest.raises(ChecksumError, match="features_30_sec.csv: sha256 checksum mismatch"):
         datasets.load_gtzan_features(tmp_path)
-    assert "CHECKSUM MISMATCH" in datasets.status(tmp_path).loc["gtzan-features", "copy"]
+    assert "CHECKSUM MISMATCH" in mdata.status(tmp_path).loc["gtzan-features", "copy"]
 
 
 def test_librosa_examples_already_present_are_verified_not_downloaded(data_root, tmp_path, monkeypatch):
     shutil.copytree(data_root / "librosa", tmp_path / "librosa")
     before = sorted(p.name for p in (tmp_path / "librosa").iterdir())
-    assert datasets.fetch("librosa", tmp_path, progressbar=False) == tmp_path / "librosa"
+    assert mdata.fetch("librosa", tmp_path, progressbar=False) == tmp_path / "librosa"
     assert sorted(p.name for p in (tmp_path / "librosa").iterdir()) == before
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     assert Path(datasets.librosa_example("brahms", hq=True)).name.endswith(".hq.ogg")
@@ -548,7 +562,7 @@ def test_build_gtzan_features_writes_kaggles_columns_from_the_audio(data_root, t
         (tmp_path / f"gtzan/genres_original/{genre}").mkdir(parents=True)
         shutil.copy(data_root / f"gtzan/genres_original/{genre}/{genre}.00000.wav", tmp_path / f"gtzan/genres_original/{genre}")
     (tmp_path / "gtzan/genres_original/rock/rock.00009.wav").write_bytes(b"RIFF not really")
-    path = datasets._build_gtzan_features(tmp_path, n_jobs=1, cache=False)
+    path = mdata.build_gtzan_features(tmp_path, n_jobs=1, cache=False)
     table = datasets.load_gtzan_features(tmp_path)
     assert path == tmp_path / "gtzan/features_30_sec.csv"
     assert table.columns.tolist() == ["filename", "clip_id", "length", *FEATURE_COLUMNS, "label"]

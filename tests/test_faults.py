@@ -238,12 +238,12 @@ def test_every_module_is_a_command_with_help_or_refuses_to_run(module):
     that it is not a command (exit 2, `helpers.errors.not_a_command`) instead of exiting 0 in silence."""
     run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                          timeout=120, cwd=Path(__file__).parent.parent)
-    if module in {"helpers.datasets", "machinery.train", "machinery.predict"}:
+    if module in {"machinery.data", "machinery.train", "machinery.predict"}:
         assert run.returncode == 0 and run.stdout.startswith(f"usage: python -m {module}"), run.stderr
     else:
         assert run.returncode == 2 and run.stdout == ""
         assert run.stderr.splitlines() == [f"python -m {module}: a library module, not a command; the "
-                                           "commands are python -m helpers.datasets, machinery.train and "
+                                           "commands are python -m machinery.data, machinery.train and "
                                            "machinery.predict (each has --help)"]
 
 
@@ -309,6 +309,7 @@ def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
     import warnings
 
     from helpers import datasets
+    from machinery import data as mdata
     from helpers.features import extract_features
 
     rock, blues = tmp_path / "gtzan" / "genres_original" / "rock", tmp_path / "gtzan" / "genres_original" / "blues"
@@ -337,7 +338,7 @@ def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
     assert len(ds["skipped"]) == 4 and "blues.00003.wav: 2.30 s of audio is shorter than one 3 s segment" in ds["skipped"][3]
 
     with caplog.at_level("WARNING"):
-        datasets._build_gtzan_features(tmp_path, n_jobs=1, cache=False)
+        mdata.build_gtzan_features(tmp_path, n_jobs=1, cache=False)
     import json
 
     record = json.loads((tmp_path / "gtzan" / "features_30_sec.built.json").read_text())

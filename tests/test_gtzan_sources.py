@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from helpers import datasets
-from helpers.datasets import GTZAN_GENRES, REGISTRY, main
+from machinery import data as mdata
+from helpers.datasets import GTZAN_GENRES, REGISTRY
+from machinery.data import main
 from helpers.errors import DownloadError
 from helpers.features import FEATURE_COLUMNS, gtzan_feature_vector
 
@@ -81,7 +83,7 @@ def _files(root: Path) -> list[str]:
 def test_gtzan_from_kaggle_when_the_downloads_fail(kaggle, tmp_path, caplog):
     _, calls, _ = kaggle
     root = tmp_path / "data"
-    assert datasets.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres_original"
+    assert mdata.fetch("gtzan", root, progressbar=False) == root / "gtzan/genres_original"
     assert calls == [(HANDLE, "Data/genres_original"), (HANDLE, "Data/features_30_sec.csv")]
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         f"gtzan/genres.tar.gz: source {REFUSED} failed: connection refused"]
@@ -90,7 +92,7 @@ def test_gtzan_from_kaggle_when_the_downloads_fail(kaggle, tmp_path, caplog):
         clips = datasets.gtzan_clips(root)
     assert len(clips) == 19 and clips.groupby("genre").size().to_dict()["jazz"] == 1
     assert datasets.load_gtzan_features(root).shape == (1000, 61)
-    assert datasets.status(root).loc["gtzan-features", "copy"] == "Kaggle copy, sha256 verified"
+    assert mdata.status(root).loc["gtzan-features", "copy"] == "Kaggle copy, sha256 verified"
 
 
 @pytest.mark.parametrize("damage, why", [
@@ -106,7 +108,7 @@ def test_kaggle_copy_that_does_not_verify_is_not_used(kaggle, tmp_path, damage, 
         table.write_text(table.read_text().replace("blues", "bluez", 1))
     root = tmp_path / "data"
     with pytest.raises(DownloadError, match=why):
-        datasets.fetch("gtzan", root, progressbar=False)
+        mdata.fetch("gtzan", root, progressbar=False)
     assert _files(root) == []  # neither the clips nor the table were placed
 
 
@@ -114,17 +116,17 @@ def test_kaggle_without_credentials_is_skipped(kaggle, tmp_path, caplog):
     _, calls, set_credentials = kaggle
     set_credentials(None)
     with pytest.raises(DownloadError, match=r"\(kagglehub\): skipped: no Kaggle credentials configured"):
-        datasets.fetch("gtzan", tmp_path / "data", progressbar=False)
+        mdata.fetch("gtzan", tmp_path / "data", progressbar=False)
     assert calls == []
     skipped = f"gtzan: source Kaggle {HANDLE} (kagglehub) failed: skipped: no Kaggle credentials configured"
     assert skipped in caplog.messages
-    assert "no Kaggle credentials configured" in datasets.status(tmp_path).loc["gtzan", "sources"]
+    assert "no Kaggle credentials configured" in mdata.status(tmp_path).loc["gtzan", "sources"]
 
 
 def test_feature_table_from_kaggle(kaggle, tmp_path):
     _, calls, _ = kaggle
     root = tmp_path / "data"
-    assert datasets.fetch("gtzan-features", root, progressbar=False) == root / "gtzan/features_30_sec.csv"
+    assert mdata.fetch("gtzan-features", root, progressbar=False) == root / "gtzan/features_30_sec.csv"
     assert calls == [(HANDLE, "Data/features_30_sec.csv")]
     assert _files(root) == ["gtzan/features_30_sec.csv"]
 
@@ -146,13 +148,13 @@ def small_gtzan(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     for name in [n for n in REGISTRY if n not in {"gtzan", "gtzan-features"}]:
         monkeypatch.delitem(REGISTRY, name)
-    monkeypatch.setattr(datasets, "_kaggle_unavailable", lambda: "kagglehub is not installed")
+    monkeypatch.setattr(mdata, "_kaggle_unavailable", lambda: "kagglehub is not installed")
     return root
 
 
 def test_make_data_builds_the_feature_table_from_the_audio(small_gtzan, data_root, caplog, capsys):
     root = small_gtzan
-    caplog.set_level(logging.INFO, logger="helpers.datasets")
+    caplog.set_level(logging.INFO, logger="machinery.data")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the scan's warning about classical.00054.wav
         assert main(["--data-dir", str(root), "fetch", "--make-data"]) == 0
@@ -189,4 +191,4 @@ def test_make_data_builds_the_feature_table_from_the_audio(small_gtzan, data_roo
     # the Kaggle copy, once placed, is what the loader and the status see
     (root / "gtzan/features_30_sec.csv").write_bytes(kaggle_path.read_bytes())
     assert datasets.load_gtzan_features(root).shape == (1000, 61)
-    assert datasets.status(root).loc["gtzan-features", "copy"] == "Kaggle copy, sha256 verified"
+    assert mdata.status(root).loc["gtzan-features", "copy"] == "Kaggle copy, sha256 verified"

@@ -34,9 +34,10 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # training and prediction command lines moved to `machinery/` (and issue 33's bounded reading into `audio`), so
 # 2,970; issue 33's check of the CI subset's clips by content (`datasets.changed_clips`, for `status` and training),
 # about 30 lines, so 3,010; `config.atomic_path`, the one atomic write that the model files, the Kaggle staging, the
-# tools and benchmarks now share (five hand-written twins gone), about 10, so 3,020. Downloads, status and the
-# verified caches are machinery too, and follow (the aim is 2,200).
-MAX_MODULES, MAX_LINES = 13, 3020
+# tools and benchmarks now share (five hand-written twins gone), about 10, so 3,020. Downloads, mirrors, Kaggle
+# copies, the feature table's build, `status` and the data command line moved to `machinery.data` (the loaders call
+# a fetcher only when the Colab setup cell gives them one), so 2,730 (the aim is 2,200).
+MAX_MODULES, MAX_LINES = 13, 2730
 
 
 def public_functions():

@@ -83,7 +83,7 @@ def test_train(loading, tmp_path, data_root):
 
 
 def test_datasets(tmp_path):
-    status, err = interrupted(["-m", "helpers.datasets", "--data-dir", str(tmp_path), "status"], NUMPY, tmp_path)
+    status, err = interrupted(["-m", "machinery.data", "--data-dir", str(tmp_path), "status"], NUMPY, tmp_path)
     assert status == 130
     one_line(err, "interrupted")
 

@@ -2,8 +2,8 @@
 
 These guards keep the split: `helpers` never imports `machinery`; neither package has an import cycle; no module,
 tool or benchmark imports another module's private (`_name`) names; importing a module changes no environment
-variable; every public name of `helpers` is used outside its module. Each guard is also shown to fail on a made-up
-violation.
+variable; every public name is used outside its module; no module of `machinery` is over 400 lines. Each guard is
+also shown to fail on a made-up violation.
 """
 from __future__ import annotations
 
@@ -154,16 +154,23 @@ def unused_public_names(sources: dict[str, str], module: str) -> list[str]:
     return [n for n in public if n not in exempt and not re.search(rf"\b{re.escape(n)}\b", others)]
 
 
-def test_every_public_name_of_helpers_is_used_outside_its_module():
-    """No public dead weight (issue 32): a name helpers exports is used by another module of either package, a tool, a
-    benchmark or a notebook (its code or its text); what only the tests use is private."""
+def test_every_public_name_is_used_outside_its_module():
+    """No public dead weight (issue 32): a name either package exports is used by another module of either package, a
+    tool, a benchmark or a notebook (its code or its text); what only the tests use is private."""
     import nbformat
 
     sources = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8")
                for p in package_files(*PACKAGES, "tools", "benchmarks")}
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         sources[path.name] = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
-    unused = {m: names for m in sources if m.startswith("helpers/") and (names := unused_public_names(sources, m))}
+    unused = {m: names for m in sources if m.startswith(tuple(f"{p}/" for p in PACKAGES))
+              and (names := unused_public_names(sources, m))}
     assert not unused, f"public, but used only inside their module (and the tests): {unused}"
     fake = {"helpers/a.py": '__all__ = ["used", "dead", "Kind"]\nclass Kind: pass', "tools/b.py": "a.used()"}
     assert unused_public_names(fake, "helpers/a.py") == ["dead"]
+
+
+def test_no_module_of_the_machinery_is_over_400_lines():
+    """Issue 32: the machinery grows by modules with one job each, not by one module doing several."""
+    long = {p.name: n for p in package_files("machinery") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, f"machinery modules over 400 lines: {long}"

@@ -15,7 +15,7 @@ keras = pytest.importorskip("keras")
 
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
-from machinery.modelio import FORMAT, METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
+from machinery.modelio import _FORMAT, _METADATA_ENTRY, load_model, read_metadata, save_model  # noqa: E402
 
 from .conftest import dead_pid, rewrite_metadata  # noqa: E402
 from helpers.models import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
@@ -57,13 +57,13 @@ def test_round_trip_gives_identical_predictions_and_metadata(tiny, tmp_path):
     assert meta["genres"] == ["blues", "rock", "jazz"] and meta["kind"] == "lstm"
     assert meta["feature_spec"] == check_spec(MFCC_SPEC)
     assert meta["test_metrics"] == {"segment_accuracy": 0.5} and meta["best_epoch"] == 4
-    assert meta["keras_version"] == keras.__version__ and meta["format"] == FORMAT
+    assert meta["keras_version"] == keras.__version__ and meta["format"] == _FORMAT
     assert read_metadata(path) == meta
     # still a normal Keras file: keras.models.load_model ignores the extra entry
     plain = keras.models.load_model(path)
     np.testing.assert_array_equal(predict_proba(plain, x), predict_proba(model, x))
     with zipfile.ZipFile(path) as zf:
-        assert json.loads(zf.read(METADATA_ENTRY))["sample_rate"] == 22050
+        assert json.loads(zf.read(_METADATA_ENTRY))["sample_rate"] == 22050
 
 
 def test_save_errors(tiny, tmp_path):
@@ -104,12 +104,12 @@ def test_load_errors_name_the_file(tiny, tmp_path):
         load_model(other)
     partial = tmp_path / "partial.keras"
     with zipfile.ZipFile(partial, "w") as zf:
-        zf.writestr(METADATA_ENTRY, json.dumps({"kind": "lstm"}))
+        zf.writestr(_METADATA_ENTRY, json.dumps({"kind": "lstm"}))
     with pytest.raises(CourseError, match="lacks genres"):
         load_model(partial)
     broken = tmp_path / "broken.keras"
     with zipfile.ZipFile(broken, "w") as zf:
-        zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"format": FORMAT, "test_metrics": None, "best_epoch": 1}))
+        zf.writestr(_METADATA_ENTRY, json.dumps(_metadata() | {"format": _FORMAT, "test_metrics": None, "best_epoch": 1}))
     with pytest.raises(CourseError, match=r"broken\.keras: Keras cannot load this model"):
         load_model(broken)
 
@@ -128,8 +128,8 @@ def test_a_model_file_of_the_older_format_is_refused(tiny, tmp_path):
     path = save_model(model, tmp_path / "m.keras", _metadata())
     with zipfile.ZipFile(path) as zf:
         entries = {name: zf.read(name) for name in zf.namelist()}
-    old = json.loads(entries[METADATA_ENTRY]) | {"format": "waveforms-to-genres model 1", "norm_mean": [0.0] * 13}
-    entries[METADATA_ENTRY] = json.dumps(old).encode()
+    old = json.loads(entries[_METADATA_ENTRY]) | {"format": "waveforms-to-genres model 1", "norm_mean": [0.0] * 13}
+    entries[_METADATA_ENTRY] = json.dumps(old).encode()
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in entries.items():
             zf.writestr(name, data)
@@ -152,7 +152,7 @@ def test_metadata_values_out_of_range_are_refused_in_one_line(tiny, tmp_path, ch
     rewrite_metadata(path, **changes)
     with pytest.raises(CourseError) as caught:
         read_metadata(path)
-    assert str(caught.value).startswith(f"{path}: {METADATA_ENTRY}: {problem}")
+    assert str(caught.value).startswith(f"{path}: {_METADATA_ENTRY}: {problem}")
 
 
 def test_metadata_that_inflates_beyond_the_limit_is_refused_unread(tmp_path, monkeypatch):
@@ -162,8 +162,8 @@ def test_metadata_that_inflates_beyond_the_limit_is_refused_unread(tmp_path, mon
     monkeypatch.setattr(modelio, "MAX_METADATA_BYTES", 1000)  # the same code path as 64 MB, in a small test
     path = tmp_path / "bomb.keras"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(METADATA_ENTRY, json.dumps(_metadata() | {"format": FORMAT, "padding": " " * 100_000,
+        zf.writestr(_METADATA_ENTRY, json.dumps(_metadata() | {"format": _FORMAT, "padding": " " * 100_000,
                                                               "test_metrics": None, "best_epoch": 1}))
     assert path.stat().st_size < 2000  # it compresses to almost nothing
-    with pytest.raises(CourseError, match=rf"bomb\.keras: {METADATA_ENTRY} is larger than 0 MB"):
+    with pytest.raises(CourseError, match=rf"bomb\.keras: {_METADATA_ENTRY} is larger than 0 MB"):
         read_metadata(path)

@@ -22,8 +22,8 @@ import soundfile as sf  # noqa: E402
 from machinery import predict as predict_cli  # noqa: E402
 from machinery import train as train_cli  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
-from machinery.modelio import METADATA_ENTRY, load_model  # noqa: E402
-from machinery.predict import format_result, is_unsure, predict_file  # noqa: E402
+from machinery.modelio import _METADATA_ENTRY, load_model  # noqa: E402
+from machinery.predict import _format_result, is_unsure, predict_file  # noqa: E402
 from helpers.pretrained import MUSICNN_SPEC  # noqa: E402
 from helpers.audio import load_audio, segment  # noqa: E402
 from helpers.models import TEST_SIZE, VAL_SIZE, mahalanobis, segment_features  # noqa: E402
@@ -145,7 +145,7 @@ def test_a_transfer_model_without_the_new_metadata_predicts_as_before(transfer, 
     with zipfile.ZipFile(transfer[0]) as src, zipfile.ZipFile(old, "w") as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename == METADATA_ENTRY:
+            if item.filename == _METADATA_ENTRY:
                 meta = json.loads(data)
                 meta.pop("unsure"), meta.pop("augmentation")
                 data = json.dumps({**meta, "feature_spec": MUSICNN_SPEC}).encode()
@@ -200,6 +200,6 @@ def test_format_result_marks_unsure_and_prints_a_timeline():
     result = {"file": "a.wav", "genre": "jazz", "probabilities": {"jazz": 0.8, "rock": 0.2}, "segments": 1, "error": None,
               "unsure": True, "unsure_reason": "not like the music it was trained on (distance 9.0 > 3.0)",
               "timeline": [{"start": 0.0, "end": 2.992, "genre": "jazz", "probabilities": {"jazz": 0.8, "rock": 0.2}}]}
-    assert format_result(result) == ("a.wav: jazz (jazz 0.800, rock 0.200; 1 segment) unsure: not like the music it was "
+    assert _format_result(result) == ("a.wav: jazz (jazz 0.800, rock 0.200; 1 segment) unsure: not like the music it was "
                                      "trained on (distance 9.0 > 3.0)\n  0.00-2.99 s: jazz 0.80")
-    assert format_result({**result, "unsure": False, "timeline": None}) == "a.wav: jazz (jazz 0.800, rock 0.200; 1 segment)"
+    assert _format_result({**result, "unsure": False, "timeline": None}) == "a.wav: jazz (jazz 0.800, rock 0.200; 1 segment)"

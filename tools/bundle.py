@@ -79,7 +79,7 @@ def ci_files(root: Path) -> list[tuple[str, Path]]:
     files.append(("fma/genres.csv", genres))
     registry = resources.files("librosa.util.example_data").joinpath("registry.txt").read_text().splitlines()
     for name, known in (line.split() for line in registry if len(line.split()) == 2):
-        if name.endswith((".ogg", ".txt")):  # what helpers.datasets fetches for librosa
+        if name.endswith((".ogg", ".txt")):  # what machinery.data fetches for librosa
             path = root / "librosa" / name
             if not path.is_file() or sha256(path) != known:
                 raise BundleError(f"{path}: missing or not librosa's copy (sha256 {known}){fix}")

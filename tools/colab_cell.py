@@ -42,7 +42,8 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, HOME)
     os.chdir(os.path.join(HOME, "notebooks"))
     os.environ.setdefault("COURSE_DATA_DIR", os.path.join(HOME, "data"))  # one data folder for every notebook
-    os.environ["COURSE_FETCH_MISSING"] = "1"  # a loader downloads a missing data set (checksums verified) once\
+    from machinery.data import fetch_when_missing
+    fetch_when_missing()  # from here a loader downloads a missing data set (checksums verified) once\
 '''
 BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]"

@@ -78,6 +78,7 @@ TEST_ENV += OPENBLAS_NUM_THREADS=1
 endif
 
 test: $(STAMP)
+	$(BIN)/ruff check helpers machinery tools benchmarks tests
 	$(BIN)/python tools/numba_warmup.py
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 $(NOTEBOOKS) tests
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from helpers.config import atomic_path
 from helpers.errors import CourseError, not_a_command, one_line
-from helpers.models import CNN_SPEC, model_input, segment_features
+from helpers.models import CNN_SPEC, model_input, segment_features  # noqa: F401 - CNN_SPEC: the docstring example
 
 __all__ = ["save_model", "read_metadata", "load_model", "prepare_features"]
 

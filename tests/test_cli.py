@@ -12,7 +12,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from helpers import datasets
 from machinery import data as mdata
 from machinery.data import main
 

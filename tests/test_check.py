@@ -42,6 +42,23 @@ def test_an_empty_band_is_a_mistake_in_the_notebook():
         expect_range(0.5, 0.9, 0.1, what="x")
 
 
+def test_with_a_record_file_the_bands_are_measured_not_checked(tmp_path, monkeypatch, capsys):
+    """tools/seed_sweep.py sets COURSE_RECORD_BANDS: every figure is written down, none stops the notebook."""
+    record = tmp_path / "bands.jsonl"
+    monkeypatch.setenv("COURSE_RECORD_BANDS", str(record))
+    expect_range(0.62, 0.35, 0.85, what="clip accuracy")
+    expect_range(0.1, 0.35, 0.85, what="shuffled labels")  # outside: recorded, not raised
+    import json
+
+    assert [json.loads(line) for line in record.read_text().splitlines()] == [
+        {"what": "clip accuracy", "value": 0.62, "low": 0.35, "high": 0.85},
+        {"what": "shuffled labels", "value": 0.1, "low": 0.35, "high": 0.85}]
+    assert capsys.readouterr().out == ""
+    monkeypatch.delenv("COURSE_RECORD_BANDS")
+    with pytest.raises(ResultOutOfRangeError):
+        expect_range(0.1, 0.35, 0.85, what="shuffled labels")
+
+
 def test_numpy_scalars_are_accepted(capsys):
     np = pytest.importorskip("numpy")
     expect_range(np.float32(1e-8), 0.0, 1e-6, what="median relative difference")

@@ -50,7 +50,8 @@ def test_a_clip_with_other_samples_is_named_and_fails(data_root, tmp_path):
     sf.write(clip, samples, rate, subtype="PCM_16")
     done = run(source, tmp_path / "ci")
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == [f"error: jazz.00002 in {source} does not have the samples of the CI subset"]
+    assert done.stderr.strip().splitlines() == [f"error: jazz.00002 in {source} does not have the samples of the CI subset "
+                                                "(its samples differ from the recorded ones)"]
     assert "Traceback" not in done.stderr
 
 

@@ -41,3 +41,19 @@ def test_the_summary_gives_ranges_and_counts_values_outside_the_band(sweep, tmp_
     assert true_row[3] == "3" and true_row[4].startswith("0.250-0.600") and true_row[6] == "1"  # 0.25 is outside
     assert "native 0.40-0.40; sse41-on 0.25-0.60" in lines[2]
     assert shuffled_row[2] == "shuffled" and shuffled_row[6] == "1"
+
+
+def test_shuffled_labels_come_from_a_data_directory_of_permuted_genre_folders(sweep, data_root, tmp_path):
+    """--shuffle-labels: the loaders read a linked copy of the data directory whose clips sit in permuted genre
+    folders (nothing in the package is patched); every other data set is there as it is."""
+    from helpers.datasets import dataset_path, gtzan_clips, load_echonest
+
+    target = sweep.shuffled_data_dir(data_root, tmp_path / "data", seed=1)
+    real, shuffled = gtzan_clips(data_root), gtzan_clips(target)
+    assert shuffled["clip_id"].tolist() == real["clip_id"].tolist()
+    assert shuffled["genre"].value_counts().to_dict() == real["genre"].value_counts().to_dict()  # 7 per genre
+    assert (shuffled["genre"] != real["genre"]).mean() > 0.7
+    assert shuffled["split"].tolist() == real["split"].tolist()  # the splits file is linked
+    assert len(load_echonest(target)) == 4802 and dataset_path("musicnn", target).is_file()
+    again = sweep.shuffled_data_dir(data_root, tmp_path / "again", seed=1)
+    assert gtzan_clips(again)["genre"].tolist() == shuffled["genre"].tolist()  # the seed decides

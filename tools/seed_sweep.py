@@ -35,23 +35,33 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
-INJECT = '''
-SEED = {seed}
-import numpy as _np
-import helpers.check as _check
-import helpers.datasets as _datasets
-_records = []
-def _record(value, low, high, *, what):
-    _records.append({{"what": what, "value": float(value), "low": low, "high": high}})
-_check.expect_range = _record
-if {shuffle}:
-    _gtzan_clips = _datasets.gtzan_clips
-    def _shuffled_clips(*args, **kwargs):
-        table = _gtzan_clips(*args, **kwargs).copy()
-        table["genre"] = _np.random.default_rng(SEED).permutation(table["genre"].to_numpy())
-        return table
-    _datasets.gtzan_clips = _shuffled_clips
-'''
+
+
+def shuffled_data_dir(source: Path, target: Path, seed: int) -> Path:
+    """``target`` made a data directory like ``source`` (links, no copies) whose GTZAN clips lie in permuted genre
+    folders, so that the loaders give each clip the genre of another: what a broken pipeline would learn from.
+
+    The genres of ``gtzan_clips(source)`` (sorted by clip) are permuted with ``numpy.random.default_rng(seed)``; each
+    clip keeps its file name; every other file and data set is linked as it is.
+    """
+    import numpy as np
+
+    from helpers.datasets import dataset_path, gtzan_clips
+
+    folder = dataset_path("gtzan", source)
+    target.mkdir(parents=True)
+    for entry in source.iterdir():
+        if entry.name != "gtzan":
+            (target / entry.name).symlink_to(entry.resolve())
+    (target / "gtzan").mkdir(parents=True)
+    for entry in (source / "gtzan").iterdir():
+        if entry != folder:
+            (target / "gtzan" / entry.name).symlink_to(entry.resolve())
+    clips = gtzan_clips(source, with_split=False)
+    for path, genre in zip(clips["path"], np.random.default_rng(seed).permutation(clips["genre"].to_numpy())):
+        (link := target / "gtzan" / folder.name / genre / Path(path).name).parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(Path(path).resolve())
+    return target
 
 
 # profile name -> arguments of tools/portable_profile.py (None: this machine as it is)
@@ -74,26 +84,30 @@ def run_once(path: Path, *, seed: int, threads: int, profile: dict[str, str], sh
              timeout: int, cache_dir: Path | None = None) -> list[dict]:
     nb = nbformat.read(path, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(INJECT.format(seed=seed, shuffle=shuffle)))
-    nb.cells.append(nbformat.v4.new_code_cell('import json; print("RECORDS=" + json.dumps(_records))'))
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(f"SEED = {seed}"))  # the parameter, as papermill would set it
     env = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                           "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")}
     env["TF_NUM_INTEROP_THREADS"] = "1"
     env.update(profile)
     saved = dict(os.environ)
-    with tempfile.TemporaryDirectory() as cache:
+    with tempfile.TemporaryDirectory() as work:
         os.environ.update(env)
         # shuffled labels must never meet a cached feature set; true-label runs of one profile may share one
         # (--share-cache): features of the same audio under the same CPU profile are the same in every run
-        os.environ["COURSE_CACHE_DIR"] = str(cache_dir) if cache_dir is not None and not shuffle else cache
+        os.environ["COURSE_CACHE_DIR"] = str(cache_dir) if cache_dir is not None and not shuffle else f"{work}/cache"
+        records = Path(work) / "bands.jsonl"  # every expect_range of the run writes its figure here, and checks nothing
+        os.environ["COURSE_RECORD_BANDS"] = str(records)
+        if shuffle:
+            from helpers.config import data_dir
+
+            os.environ["COURSE_DATA_DIR"] = str(shuffled_data_dir(data_dir(), Path(work) / "data", seed))
         try:
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
-    return json.loads(text.split("RECORDS=", 1)[1])
+        return [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()] if records.exists() else []
 
 
 def summary(paths: list[Path]) -> str:

@@ -117,7 +117,6 @@ _SPLIT_HASHES = {"train": "45b0559cf45903ec086b2574c90b25a7c13afe8a745b3e0a75c88
                  "test": "3cf8153aadb753633149901616416027ba4fd03b91ad5fdf7bed687398dc226a"}
 
 
-
 #: Every data set the course uses, by name.
 REGISTRY: dict[str, Dataset] = {d.name: d for d in (
     Dataset("echonest", "Echo Nest metrics of FMA tracks (Rock vs Hip-Hop)",
@@ -235,6 +234,7 @@ def fetch_missing_with(fetcher: Callable[[str, Path | None], object] | None) -> 
 
 
 def _fetch_if_allowed(name: str, root: Path | str | None) -> None:
+    """Call the fetcher :func:`fetch_missing_with` was given, if any, for the data set a loader needs."""
     for fetcher in _FETCHER:
         fetcher(name, None if root is None else Path(root))
 
@@ -325,7 +325,6 @@ def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
 def _librosa_index() -> dict:
     """librosa's example index (key -> file stem), as shipped with librosa."""
     return json.loads(resources.files("librosa.util.example_data").joinpath("index.json").read_text())
-
 
 
 def librosa_example(key: str, *, hq: bool = False) -> str:
@@ -514,8 +513,6 @@ def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
     return table
 
 
-
-
 def class_counts(labels: Iterable[str]) -> pd.DataFrame:
     """Count and share (3 decimals) of each class, most frequent first, for balance tables.
 
@@ -526,8 +523,6 @@ def class_counts(labels: Iterable[str]) -> pd.DataFrame:
     """
     counts = pd.Series(list(labels)).value_counts()
     return pd.DataFrame({"count": counts, "share": (counts / counts.sum()).round(3)})
-
-
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
 def shuffled_data_dir(source: Path, target: Path, seed: int) -> Path:
     """``target`` made a data directory like ``source`` (links, no copies) whose GTZAN clips lie in permuted genre
     folders, so that the loaders give each clip the genre of another: what a broken pipeline would learn from.

@@ -8,7 +8,7 @@ Trains the transfer model the way the command line does (``segment_dataset``, th
 - ``noise``: ``level`` plus one noisy copy of each training clip (white noise, 0-20 dB SNR): the command line
   from the first fix of issue 29 until the next one;
 - ``after``: ``level`` plus one copy of each training clip per kind of :data:`helpers.models.AUGMENTATIONS` (noise,
-  band limit, pitch, tempo; ``add_augmented_copies``): today's command line.
+  band limit, pitch, tempo, MP3; ``add_augmented_copies``): today's command line.
 
 and reports clip accuracy (mean patch probability) on held-out clips, clean and degraded. The degradations
 are fixed up front, not tuned: 6/20/30 dB quieter; white noise at 20/10/0 dB SNR (noise seed 2929 + clip
@@ -25,17 +25,16 @@ Two blocks, for seeds 42 and 1:
   no choice looked at. For ``after`` it also reports how many test clips ``machinery.predict`` would call
   unsure.
 
-The tagger's embeddings are cached by patch content (``--cache``), so a rerun costs minutes less::
+The tagger's embeddings are cached by patch content (``helpers.config.cached``, in ``$COURSE_CACHE_DIR/embeddings``,
+as ``fit_model`` caches them), so a rerun costs minutes less::
 
-    COURSE_DATA_DIR=../shared/data nice .venv/bin/python benchmarks/robustness.py [--seeds 42 1] [--cache DIR]
+    COURSE_DATA_DIR=../shared/data nice .venv/bin/python benchmarks/robustness.py [--seeds 42 1]
 
 Writes ``benchmarks/robustness.csv`` (one row per block, seed, model and condition).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import os
 import sys
 import time
@@ -48,11 +47,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import librosa  # noqa: E402
 import pandas as pd  # noqa: E402
-import soundfile as sf  # noqa: E402
 
 from helpers import models  # noqa: E402
-from helpers.audio import add_noise, load_audio, segment  # noqa: E402
-from helpers.config import atomic_path, import_tensorflow  # noqa: E402
+from helpers.audio import add_noise, augment, load_audio, segment  # noqa: E402
+from helpers.config import cached, digest, import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
@@ -71,41 +69,11 @@ CONDITIONS = {
     "pitch +2 semitones": lambda y, sr, i: librosa.effects.pitch_shift(y, sr=sr, n_steps=2),
     "10 % faster": lambda y, sr, i: librosa.effects.time_stretch(y, rate=1.1),
     "clipped at peak/4": lambda y, sr, i: np.clip(y, -np.abs(y).max() / 4, np.abs(y).max() / 4),
-    "MP3 (24 kbit/s)": lambda y, sr, i: mp3(y, sr),
+    "MP3 (24 kbit/s)": lambda y, sr, i: augment(y, sr=sr, kind="mp3", amount=0.9),
 }
 MODELS = {"before": MUSICNN_SPEC, "level": models.TRANSFER_SPEC, "noise": models.TRANSFER_SPEC, "after": models.TRANSFER_SPEC}
 KINDS = {"noise": ("noise",), "after": tuple(models.AUGMENTATIONS)}  # the models trained with augmented copies
 
-
-def mp3(y: np.ndarray, sr: int) -> np.ndarray:
-    """``y`` encoded as MP3 by libsndfile at a low constant bit rate (24 kbit/s for GTZAN's mono 22,050 Hz), decoded."""
-    encoded = io.BytesIO()
-    sf.write(encoded, y, sr, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)
-    decoded = sf.read(io.BytesIO(encoded.getvalue()), dtype="float32")[0]
-    return np.resize(decoded, len(y)) if len(decoded) < len(y) else decoded[: len(y)]
-
-
-class CachedEmbeddings:
-    """The tagger's embedding model with its predictions stored by the content of each input patch."""
-
-    def __init__(self, model, path: Path):
-        self.model, self.path, self.store = model, path, {}
-        if path.is_file():
-            with np.load(path) as z:
-                self.store = dict(zip(z["keys"].tolist(), z["values"]))
-
-    def __getattr__(self, name):  # input, output, ...: the wrapped model's
-        return getattr(self.model, name)
-
-    def predict(self, X, batch_size=64, verbose=0):
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        keys = [hashlib.sha1(x.tobytes()).hexdigest() for x in X]
-        if missing := [i for i, k in enumerate(keys) if k not in self.store]:
-            for i, e in zip(missing, self.model.predict(X[missing], batch_size=batch_size, verbose=0)):
-                self.store[keys[i]] = e
-            with atomic_path(self.path, suffix=".npz") as tmp:
-                np.savez(tmp, keys=np.array(list(self.store)), values=np.stack(list(self.store.values())))
-        return np.stack([self.store[k] for k in keys])
 
 
 def head(model):
@@ -135,12 +103,17 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1])
     parser.add_argument("--blocks", nargs="+", choices=["validation", "test"], default=["validation", "test"])
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
-    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("COURSE_CACHE_DIR", "build/cache")) / "robustness")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("robustness.csv"))
     args = parser.parse_args()
     import_tensorflow()
     start = time.time()
-    cached = CachedEmbeddings(embedding_model(load_tagger()), args.cache / "embeddings.npz")  # fit_model's, cached
+    tagger = embedding_model(load_tagger())
+    tagger_key = {"model": digest(tagger.to_json()), "weights": digest(*tagger.get_weights())}
+
+    def embed(P: np.ndarray) -> np.ndarray:  # the tagger's embeddings of patches P, cached by content as fit_model's
+        return cached("embeddings", {**tagger_key, "patches": digest(P)},
+                      lambda: {"E": tagger.predict(P, batch_size=64, verbose=0)})["E"]
+
     clips = gtzan_clips()
     number = {c: i for i, c in enumerate(clips["clip_id"])}
     paths = dict(zip(clips["clip_id"], clips["path"].astype(str)))
@@ -159,14 +132,14 @@ def main() -> int:
                 X, y, fit_parts = ((ds["X"], ds["y"], parts) if name not in KINDS else
                                    models.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
                 fit_parts = {**fit_parts, "val": parts["val"]}  # the copies are of training clips only
-                model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed, embedder=cached,
+                model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed,
                                                  groups=np.r_[ds["clip_id"], np.full(len(X) - len(ds["X"]), "")])
                 apply, stats = head(model), (history.get("unsure") or [None])[0]
                 for condition in CONDITIONS:
                     correct = flagged = 0
                     ids = sorted(set(ds["clip_id"][scored]))
                     for clip in ids:
-                        E = cached.predict(degraded_patches(paths[clip], condition, number[clip], spec))
+                        E = embed(degraded_patches(paths[clip], condition, number[clip], spec))
                         proba, z = apply(E)
                         mean = proba.mean(axis=0)
                         correct += ds["genres"][mean.argmax()] == clip.split(".")[0]
@@ -193,7 +166,7 @@ def main() -> int:
         print(wide.round(2).to_string())
         if block == "validation":
             degraded = part[part.condition != "clean"].groupby("model")["accuracy"].mean()
-            for step, without, with_it in (("noise copies", "level", "noise"), ("band, pitch and tempo copies", "noise", "after")):
+            for step, without, with_it in (("noise copies", "level", "noise"), ("band, pitch, tempo and MP3 copies", "noise", "after")):
                 if without not in degraded or with_it not in degraded:
                     continue
                 gain = (wide[(with_it, "mean")] - wide[(without, "mean")]).drop("clean")

@@ -1,4 +1,4 @@
-"""Course-wide settings: data and build folders, run size, seeds, TensorFlow import, atomic writes.
+"""Course-wide settings: data and build folders, run size, seeds, TensorFlow import, atomic writes, the cache.
 
 Importing this module changes nothing (no environment variable, no other package).
 """
@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
+import io
+import json
+import logging
 import os
 import random
 import shutil
@@ -13,15 +17,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import not_a_command
 
-__all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "full_run", "seed_everything", "import_tensorflow",
-           "atomic_path", "write_atomic", "partial_name", "stop_with_parent"]
+__all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "digest", "cached", "read_cached", "write_cached",
+           "full_run", "seed_everything", "import_tensorflow", "atomic_path", "write_atomic", "partial_name",
+           "stop_with_parent"]
+
+logger = logging.getLogger(__name__)
 
 #: Root of the repository (the folder holding ``helpers/``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
@@ -65,6 +73,92 @@ def cache_dir(*parts: str) -> Path:
     """
     value = os.environ.get("COURSE_CACHE_DIR", "").strip()
     return _made((Path(value).expanduser().resolve() if value else REPO_ROOT / "build" / "cache").joinpath(*parts))
+
+
+def digest(*parts: Any) -> str:
+    """A sha1 of strings and arrays (dtype, shape and bytes): a key for :func:`cached` that changes with the content.
+
+    Examples
+    --------
+    >>> digest(np.zeros(3)) == digest(np.zeros(3)), digest(np.zeros(3)) == digest(np.zeros(4))
+    (True, False)
+    """
+    h = hashlib.sha1()
+    for part in parts:
+        a = np.asarray(part.encode() if isinstance(part, str) else part)
+        a = np.ascontiguousarray(a.astype(str) if a.dtype == object else a)
+        h.update(f"{a.dtype.str}{a.shape}".encode() + a.tobytes())
+    return h.hexdigest()
+
+
+def _entry(kind: str | Path, key: Any) -> tuple[str, Path]:
+    name = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:32]
+    return name, _made(kind if isinstance(kind, Path) else cache_dir(kind)) / f"{name}.npz"
+
+
+def read_cached(kind: str | Path, key: Any) -> dict[str, np.ndarray] | None:
+    """The arrays :func:`cached` keeps for ``key``, or None: none yet, or unreadable, altered or written for another
+    key (with a warning). ``kind``: a folder of the course's cache, or a folder of your own (a ``Path``).
+
+    Examples
+    --------
+    >>> read_cached("demo", {"never": "written"}) is None
+    True
+    """
+    try:
+        name, path = _entry(kind, key)
+        if not path.is_file():
+            return None
+    except OSError:  # the cache folder cannot be made: as good as empty (write_cached says so)
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "check"}
+            if str(z["check"]) != digest(name, *(arrays[k] for k in sorted(arrays))):
+                raise ValueError("it was altered, or written for another key")
+        return arrays
+    except Exception as exc:  # noqa: BLE001 - zip, zlib or NumPy: any damage means compute again, never stop
+        logger.warning("%s: unreadable cache (%s); computing it again", path, exc)
+        return None
+
+
+def write_cached(kind: str | Path, key: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Keep ``arrays`` for ``key`` (:func:`cached`), written atomically with a checksum; returns them. A cache that
+    cannot be written (the folder is a file, the disk is full) costs a warning, never the arrays.
+
+    Examples
+    --------
+    >>> write_cached("demo", {"n": 2}, {"x": np.arange(2)})["x"]
+    array([0, 1])
+    """
+    try:
+        name, path = _entry(kind, key)
+    except OSError as exc:
+        logger.warning("the cache folder cannot be used (%s); going on without it", exc)
+        return arrays
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, check=np.array(digest(name, *(arrays[k] for k in sorted(arrays)))), **arrays)
+    try:
+        write_atomic(path, buffer.getvalue())
+    except OSError as exc:  # read-only or full: what was computed is used all the same
+        logger.warning("%s: cannot write the cache (%s); going on without it", path, exc.strerror or exc)
+    return arrays
+
+
+def cached(kind: str | Path, key: Any, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``compute()``'s arrays, kept in ``cache_dir(kind)`` under a digest of ``key`` and read from there next time.
+
+    ``key``: JSON-able values the arrays depend on (for data, its :func:`digest`). An entry holds a checksum of its
+    key and arrays: one that is unreadable, altered or written for another key is computed again, with a warning.
+    When the cache cannot be used (the folder is a file, the disk is full), the arrays are computed all the same.
+
+    Examples
+    --------
+    >>> cached("demo", {"n": 3}, lambda: {"x": np.arange(3)})["x"]
+    array([0, 1, 2])
+    """
+    arrays = read_cached(kind, key)
+    return arrays if arrays is not None else write_cached(kind, key, compute())
 
 
 def full_run() -> bool:

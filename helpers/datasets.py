@@ -10,7 +10,6 @@ setup cell lets the loaders call it for a data set they miss (:func:`fetch_missi
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -27,8 +26,8 @@ from .config import data_dir
 from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, not_a_command
 
 __all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "dataset_path",
-           "check_hash", "check_copy", "record_path", "data_file", "fetch_missing_with", "CLIP_RECORD",
-           "changed_clips", "load_echonest", "scan_gtzan", "gtzan_clips", "gtzan_split", "load_gtzan_features",
+           "check_hash", "check_copy", "record_path", "data_file", "fetch_missing_with",
+           "load_echonest", "scan_gtzan", "gtzan_clips", "gtzan_split", "load_gtzan_features",
            "librosa_example", "class_counts"]
 
 #: The ten GTZAN genres, in the order of the data set's folders.
@@ -451,37 +450,6 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
 
 
 #: The course's record of the 70 clips of the CI subset: per clip, the number of 16-bit samples and their sha256
-CLIP_RECORD = Path(__file__).with_name("gtzan_ci_subset.csv")
-
-
-def changed_clips(clips: pd.DataFrame) -> dict[str, str]:
-    """The clips among ``clips`` (rows of :func:`gtzan_clips`) whose audio is not what the course recorded:
-    ``clip_id`` -> why. :data:`CLIP_RECORD` holds, for the 70 clips of the CI subset, the number of 16-bit samples
-    at 22,050 Hz and their sha256; a copy must begin with those samples (a full 30-s clip does). Other clips are
-    not checked. A name is not content: a rock clip replaced by a classical one under its name is found here.
-
-    Examples
-    --------
-    >>> changed_clips(gtzan_clips(per_genre=1))
-    {}
-    """
-    record = pd.read_csv(CLIP_RECORD).set_index("clip_id")
-    changed = {}
-    for clip_id, path in clips.loc[clips["clip_id"].isin(record.index), ["clip_id", "path"]].itertuples(index=False):
-        n = int(record.at[clip_id, "n_samples"])
-        try:
-            samples, rate = sf.read(path, dtype="int16", frames=n)
-        except Exception as exc:  # noqa: BLE001 - decoders raise many types
-            changed[clip_id] = f"cannot be read ({type(exc).__name__})"
-            continue
-        digest = hashlib.sha256(samples.astype("<i2").tobytes()).hexdigest()
-        if rate != GTZAN_SR or samples.ndim != 1 or len(samples) < n:
-            changed[clip_id] = f"not {n:,} mono samples at {GTZAN_SR:,} Hz as recorded"
-        elif digest != record.at[clip_id, "samples_sha256"]:
-            changed[clip_id] = "its samples differ from the recorded ones"
-    return changed
-
-
 def gtzan_split(root: Path | None = None) -> pd.Series:
     """The fault-filtered GTZAN partition: a Series ``split``, clip id -> "train" / "valid" / "test".
 

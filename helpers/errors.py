@@ -7,7 +7,7 @@ matching built-in exception, so ``except FileNotFoundError`` keeps working.
 from __future__ import annotations
 
 __all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError", "one_line",
-           "not_a_command", "on_interrupt"]
+           "not_a_command"]
 
 
 class CourseError(Exception):
@@ -60,23 +60,6 @@ def not_a_command(module: str) -> None:
           "machinery.train and machinery.predict (each has --help)", file=sys.stderr)
     raise SystemExit(2)
 
-
-def on_interrupt(message: str | None) -> None:
-    """Ctrl-C in a command line: with ``message`` (call it before the heavy imports), that one line on standard
-    error and exit status 130 at once; with None, Python's ``KeyboardInterrupt`` again, for the command to clean up.
-
-    Examples
-    --------
-    >>> on_interrupt(None)
-    """
-    import os
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():  # where signal handlers live
-        stderr = os.dup(2) if message else -1  # the real one, even while import_tensorflow hides fd 2
-        signal.signal(signal.SIGINT, signal.default_int_handler if message is None else (
-            lambda signum, frame: (os.write(stderr, f"{message}\n".encode()), os._exit(130))))
 
 if __name__ == "__main__":
     not_a_command(__spec__.name)

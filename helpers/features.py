@@ -16,15 +16,13 @@ reproduces the table to within float32 rounding on the full-length clips
 ``librosa.decompose.hpss``'s numbers bit for bit with running medians
 (``bottleneck``), 3-4 times faster. :func:`extract_features` runs such a
 function over many files: in parallel (``joblib.Parallel``, worker processes),
-with a cache on disk (one JSON file per audio file, keyed by its content, checked
-by a checksum, written atomically), and listing the files that could not
+with a cache on disk (one entry per audio file, keyed by its content:
+:func:`helpers.config.cached`'s), and listing the files that could not
 be read instead of stopping.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -39,7 +37,7 @@ import pooch
 from tqdm.std import tqdm
 
 from .audio import DEFAULT_SR, load_audio, segment
-from .config import cache_dir, stop_with_parent, write_atomic
+from .config import cache_dir, read_cached, stop_with_parent, write_cached
 from .errors import AudioError, CourseError, not_a_command, one_line
 
 __all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "gtzan_feature_vector", "ExtractionResult", "extract_features"]
@@ -54,7 +52,7 @@ HOP_LENGTH = 512
 _HPSS_KERNEL = 31
 
 #: Bumped when the meaning of a cached entry changes (old entries are then ignored).
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 
 _SUMMARISED = (
     "chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth",
@@ -206,43 +204,14 @@ class ExtractionResult:
         )
 
 
-def _cache_path(root: Path, path: str, func: Callable, settings: dict[str, Any]) -> Path:
-    """The cache file of one audio file: a hash of the function, its settings and the file's bytes."""
-    key = {
-        "version": _CACHE_VERSION, "func": _function_name(func), "settings": settings,
-        "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
-        "file": pooch.file_hash(path, alg="sha1"),  # the bytes: a clip replaced in place is never served stale
-    }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()
-    return root / _function_name(func) / digest[:2] / f"{digest}.json"
+def _cache_key(path: str, func: Callable, settings: dict[str, Any]) -> dict[str, Any]:
+    """What one file's features depend on: the function, its settings and the file's bytes."""
+    return {"version": _CACHE_VERSION, "func": _function_name(func), "settings": settings,
+            "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
+            "file": pooch.file_hash(path, alg="sha1")}  # the bytes: a clip replaced in place is never served stale
 
 
-def _rows_digest(rows: list[dict[str, float]]) -> str:
-    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
-
-
-def _read_cache(path: Path) -> list[dict[str, float]] | None:
-    """The rows stored for one file, or None when absent, unreadable, altered or another entry's copy
-    (then it is recomputed)."""
-    try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        rows = entry["rows"]
-        if not (isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)
-                and all(isinstance(v, (int, float)) for r in rows for v in r.values())):
-            raise ValueError("'rows' is not a non-empty list of rows of numbers")
-        if entry.get("key") != path.stem:
-            raise ValueError("it was written for another file or other settings")
-        if entry.get("sha256") != _rows_digest(rows):
-            raise ValueError("its checksum does not match its rows")
-        return rows
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        logger.warning("ignoring unreadable cache entry %s (%s); recomputing", path, exc)
-        return None
-
-
-def _one_file(path: str, func: Callable, settings: dict[str, Any], cache_file: Path | None) -> tuple[str, Any]:
+def _one_file(path: str, func: Callable, settings: dict[str, Any], entry: tuple | None) -> tuple[str, Any]:
     """Load one file, compute its features (one row, or one per segment), cache them.
 
     Returns ``("ok", rows)`` or ``("fail", reason)``. Runs single-threaded, so
@@ -265,12 +234,9 @@ def _one_file(path: str, func: Callable, settings: dict[str, Any], cache_file: P
         return "fail", str(exc)
     except Exception as exc:  # noqa: BLE001 - a feature function can raise anything
         return "fail", f"{path}: feature function {_function_name(func)} failed ({one_line(exc, with_type=True)})"
-    if cache_file is not None:
-        try:
-            write_atomic(cache_file, json.dumps({"key": cache_file.stem, "path": path, "rows": rows,
-                                                 "sha256": _rows_digest(rows)}))
-        except OSError as exc:  # a full or read-only disk must not lose the computed result
-            logger.warning("could not write cache entry %s (%s)", cache_file, exc)
+    if entry is not None and all(list(r) == list(rows[0]) for r in rows):  # (folder, key): kept as one table
+        write_cached(*entry, {"names": np.array(list(rows[0]), dtype=str),
+                              "values": np.array([list(r.values()) for r in rows], dtype=np.float64)})
     return "ok", rows
 
 
@@ -302,11 +268,11 @@ def extract_features(
     one file runs here first, so that numba compiles librosa's code once rather than in every worker (workers
     compiling it at the same time on a fresh install can crash: numba/numba#10128).
 
-    ``cache``: True (``helpers.config.cache_dir("features")``), a folder, or False. An entry is keyed by
-    the function, ``params``, ``sr``, ``segment_seconds``, ``duration`` and the sha1 of the file's bytes (a
-    replaced file is computed again), holds a checksum of its rows, and is written atomically as soon as its
-    file is done (an interrupted run resumes); an unreadable, altered or misplaced entry is logged and
-    recomputed; failures are not cached. Files that ``files.attrs["unreadable"]`` lists (as
+    ``cache``: True (``helpers.config.cache_dir("features")``), a folder, or False. An entry
+    (:func:`helpers.config.read_cached`, one folder per function) is keyed by the function, ``params``, ``sr``,
+    ``segment_seconds``, ``duration`` and the sha1 of the file's bytes (a replaced file is computed again), and
+    is written as soon as its file is done (an interrupted run resumes); an unreadable, altered or misplaced
+    entry is logged and recomputed; failures are not cached. Files that ``files.attrs["unreadable"]`` lists (as
     :func:`helpers.datasets.gtzan_clips` leaves them out) are reported in ``failures`` first.
 
     Returns an :class:`ExtractionResult` (``table``, ``failures`` with ``path`` and ``reason``,
@@ -332,26 +298,24 @@ def extract_features(
     table["path"] = table["path"].map(os.fspath)
     settings = {"params": dict(params or {}), "sr": sr, "duration": duration, "segment_seconds": segment_seconds}
     root = None if cache is False else cache_dir("features") if cache is True else Path(cache).expanduser()
+    folder = None if root is None else root / _function_name(func)
 
     results: dict[int, tuple[str, Any]] = {}
     todo: list[tuple[int, str, Path | None]] = []
     for i, path in enumerate(table["path"]):
-        cache_file = None
-        if root is not None and os.path.isfile(path):
-            cache_file = _cache_path(root, path, func, settings)
-            rows = _read_cache(cache_file)
-            if rows is not None:
-                results[i] = ("ok", rows)
-                continue
-        todo.append((i, path, cache_file))
+        entry = None if folder is None or not os.path.isfile(path) else (folder, _cache_key(path, func, settings))
+        if entry and (stored := read_cached(*entry)) is not None:
+            results[i] = ("ok", [dict(zip(stored["names"].tolist(), row)) for row in stored["values"].tolist()])
+            continue
+        todo.append((i, path, entry))
     n_cached = len(results)
 
     with tqdm(total=len(table), initial=n_cached, disable=not progress, unit="file",
               desc=_function_name(func).rsplit(".", 1)[-1]) as bar:
         if todo and n_jobs != 1:  # warm-up: the smallest file here first (numba compiles and caches once; see above)
-            i, path, cache_file = min(todo, key=lambda t: os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
-            todo.remove((i, path, cache_file))
-            results[i] = _one_file(path, func, settings, cache_file)
+            i, path, entry = min(todo, key=lambda t: os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
+            todo.remove((i, path, entry))
+            results[i] = _one_file(path, func, settings, entry)
             bar.update(1)
         todo.sort(key=lambda t: -os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)  # biggest first: a short tail
         if n_jobs == 1 or len(todo) <= 1:

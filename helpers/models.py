@@ -8,9 +8,7 @@ notebooks 07-09 and 11 write its steps in their own cells.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import logging
 import os
 from typing import Any
 
@@ -20,7 +18,7 @@ import pandas as pd
 import pooch
 
 from .audio import DEFAULT_SR, MAX_SECONDS, augment, load_audio, segment
-from .config import cache_dir, stop_with_parent, write_atomic
+from .config import cached, stop_with_parent
 from .datasets import GTZAN_GENRES
 from .errors import AudioError, CourseError, not_a_command
 from .pretrained import MUSICNN_SPEC, musicnn_input
@@ -29,7 +27,6 @@ __all__ = ["MFCC_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "VAL_SIZE"
            "check_spec", "segment_features", "clip_segments", "segment_dataset", "AUGMENTATIONS",
            "add_augmented_copies", "build_lstm", "build_cnn", "model_input", "mahalanobis"]
 
-logger = logging.getLogger(__name__)
 
 #: MFCC sequences, ``(frames, 13)`` per segment, for the LSTM (notebook 07).
 MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_length": 512}
@@ -149,9 +146,9 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
 
     ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`), and optionally
     ``augment``: ``(kind, amount, seed)`` for each clip, changed by :func:`helpers.audio.augment`; a clip
-    shorter than one segment is skipped. The cache, ``build/cache/features/segments_<key>.npz``, is reused
-    when its key (settings, clip ids, genres and file contents) matches; a missing or unreadable one is
-    rebuilt and written atomically. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
+    shorter than one segment is skipped. The arrays are cached (:func:`helpers.config.cached`, in
+    ``build/cache/segments/``), keyed by the settings, clip ids, genres and file contents; ``cache=False`` computes
+    them afresh. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
 
     Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``, ``spec``,
     ``sample_rate``, ``segment_seconds`` and ``skipped``: one line per clip left out, naming its file and why
@@ -170,54 +167,41 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     listed = list(dict(clips.attrs.get("unreadable") or {}).values())  # files gtzan_clips could not decode
     changes = [(str(k), float(a), int(s)) for k, a, s in clips["augment"]] if "augment" in clips else [None] * len(clips)
     key = _content_key(clips, list(meta.values()) + ([list(c) for c in changes] if "augment" in clips else []))
-    try:
-        path = cache_dir("features") / f"segments_{key}.npz" if cache else None
-    except OSError as exc:  # the cache folder is a file, or cannot be made: compute without it
-        logger.warning("the cache folder cannot be used (%s); computing the features without it", exc)
-        path = None
-    if path and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                ds = {**{k: z[k] for k in ("X", "y", "genres", "clip_id")}, **json.loads(str(z["meta"]))}
-            return ds | {"skipped": listed + ds["skipped"]}
-        except Exception as exc:  # noqa: BLE001 - zip, zlib, JSON or NumPy: any damage means rebuild, never stop
-            logger.warning("%s: unreadable cache (%s); rebuilding it", path, exc)
-    found = set(clips["genre"])
-    genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
-    rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
-    n_jobs = n_jobs or (1 if len(rows) < 200 else 2)
-    # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
-    # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
-    results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, changes[0])] if n_jobs != 1 and rows else []
-    from joblib import Parallel, delayed  # here: importing joblib sets KMP_INIT_AT_FORK
 
-    results += Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-        delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if n_jobs != 1 else None, c)
-        for (_, _, p), c in zip(rows[len(results):], changes[len(results):]))
-    kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
-    meta["skipped"] = [r for r in results if isinstance(r, str)]
-    if not kept:
-        raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s segment: "
-                          f"{'; '.join(listed + meta['skipped'])}")
-    ds = {"X": np.concatenate([r for _, _, r in kept]).astype(np.float32),
-          "y": np.concatenate([np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]),
-          "genres": np.array(genres, dtype=str),
-          "clip_id": np.concatenate([np.full(len(r), c, dtype=object) for c, _, r in kept]).astype(str), **meta}
-    if path:
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{k: ds[k] for k in ("X", "y", "genres", "clip_id")})
-        try:
-            write_atomic(path, buffer.getvalue())
-        except OSError as exc:  # read-only or full: the features computed are used all the same
-            logger.warning("%s: cannot write the cache (%s); going on without it", path, exc.strerror or exc)
-    return ds | {"skipped": listed + meta["skipped"]}
+    def compute() -> dict[str, np.ndarray]:
+        found = set(clips["genre"])
+        genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
+        rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
+        jobs = n_jobs or (1 if len(rows) < 200 else 2)
+        # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
+        # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
+        results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, changes[0])] if jobs != 1 and rows else []
+        from joblib import Parallel, delayed  # here: importing joblib sets KMP_INIT_AT_FORK
+
+        results += Parallel(n_jobs=jobs, verbose=5 if progress else 0)(
+            delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if jobs != 1 else None, c)
+            for (_, _, p), c in zip(rows[len(results):], changes[len(results):]))
+        kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
+        skipped = [r for r in results if isinstance(r, str)]
+        if not kept:
+            raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s segment: "
+                              f"{'; '.join(listed + skipped)}")
+        return {"X": np.concatenate([r for _, _, r in kept]).astype(np.float32),
+                "y": np.concatenate([np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]),
+                "genres": np.array(genres, dtype=str), "skipped": np.array(skipped, dtype=str),
+                "clip_id": np.concatenate([np.full(len(r), c, dtype=object) for c, _, r in kept]).astype(str)}
+
+    ds = cached("segments", key, compute) if cache else compute()
+    return {**ds, **meta, "skipped": listed + ds["skipped"].tolist()}
 
 
 #: The training copies of ``python -m machinery.train transfer`` (issue 29): one per kind for each training clip, its
 #: amount drawn uniformly from the range (a pitch shift up or down): the ways a learner's recordings differ from GTZAN.
-AUGMENTATIONS = {"noise": (0.0, 20.0), "band": (6000.0, 12000.0), "pitch": (0.5, 2.5), "tempo": (0.85, 1.15)}
+AUGMENTATIONS = {"noise": (0.0, 20.0), "band": (6000.0, 12000.0), "pitch": (0.5, 2.5), "tempo": (0.85, 1.15),
+                 "mp3": (0.6, 0.95)}
 AUGMENTED = ("copies of each training clip with white noise (0-20 dB SNR), a band limit (resampled to 6-12 kHz), "
-             "a pitch shift (0.5-2.5 semitones up or down) and a tempo change (0.85-1.15 times)")
+             "a pitch shift (0.5-2.5 semitones up or down), a tempo change (0.85-1.15 times) and MP3 coding "
+             "(about 16-64 kbit/s)")
 
 
 def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[str, np.ndarray], *, seed: int,
@@ -227,7 +211,8 @@ def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[st
     ``ds``: :func:`segment_dataset` of ``clips``; ``parts``: its rows' ``train`` and ``val`` indices. Each clip
     of ``parts["train"]`` (never a validation or test clip) gets, per kind, an amount drawn from
     :data:`AUGMENTATIONS` with ``seed`` (white noise at 0-20 dB SNR, a band limit of 6-12 kHz resampling, a pitch
-    shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the tempo: :func:`helpers.audio.augment`); its features
+    shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the tempo, MP3 at libsndfile's compression level 0.6-0.95:
+    :func:`helpers.audio.augment`); its features
     are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows, then the copies' rows (``parts["augmented"]``).
 
     Examples

@@ -9,7 +9,7 @@ gets) downloads with pooch (checksums verified, archives extracted), trying each
 from __future__ import annotations
 
 if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
-    __import__("helpers.errors").errors.on_interrupt("interrupted")
+    __import__("machinery").on_interrupt("interrupted")
 
 import argparse
 import functools
@@ -27,8 +27,11 @@ import pooch
 
 from helpers import __version__, datasets
 from helpers.config import atomic_path, data_dir, write_atomic
-from helpers.datasets import CLIP_RECORD, GTZAN_GENRES, GTZAN_SR, REGISTRY, DataFile, Dataset, KaggleCopy
-from helpers.errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, on_interrupt, one_line
+from helpers.datasets import GTZAN_GENRES, GTZAN_SR, REGISTRY, DataFile, Dataset, KaggleCopy
+from helpers.errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, one_line
+
+from . import on_interrupt
+from .clips import CLIP_RECORD, changed_clips
 
 __all__ = ["status", "fetch", "fetch_when_missing", "build_gtzan_features", "main"]
 
@@ -63,7 +66,7 @@ def _describe_copy(ds: Dataset, root: Path) -> str:
         per = f"{count.iloc[0]} per genre" if count.nunique() == 1 else ", ".join(f"{g} {n}" for g, n in count.items())
         words[0] += (f": {len(clips):,} of 1,000 clips ({per}), {int((clips['duration'] >= 29.9).sum()):,} of them "
                      f"30 s long" + (f", {len(bad)} unreadable" if bad else ""))
-        changed, recorded = datasets.changed_clips(clips), pd.read_csv(CLIP_RECORD)["clip_id"].isin(clips["clip_id"]).sum()
+        changed, recorded = changed_clips(clips), pd.read_csv(CLIP_RECORD)["clip_id"].isin(clips["clip_id"]).sum()
         named = [f"{c} ({why})" for c, why in changed.items()]
         words.append(f"{len(changed)} of the {recorded} recorded clips CHANGED: " + ", ".join(named[:3] + [
             f"and {len(named) - 3} more"] * (len(named) > 3)) if changed else f"the {recorded} recorded clips as recorded")

@@ -10,7 +10,7 @@ classified. Exit status: 0 when every file was classified, 1 when any failed, 2 
 from __future__ import annotations
 
 if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
-    __import__("helpers.errors").errors.on_interrupt("interrupted")
+    __import__("machinery").on_interrupt("interrupted")
 
 import argparse
 import functools
@@ -24,9 +24,10 @@ import numpy as np
 
 from helpers.audio import MAX_SECONDS, header_seconds, load_audio, segment
 from helpers.config import import_tensorflow
-from helpers.errors import AudioError, CourseError, on_interrupt
+from helpers.errors import AudioError, CourseError
 from helpers.models import mahalanobis
 
+from . import on_interrupt
 from .modelio import load_model, prepare_features, read_metadata
 
 __all__ = ["MAX_SECONDS", "is_unsure", "predict_file", "main"]

@@ -7,7 +7,7 @@ every GTZAN clip in the data directory, prints the held-out accuracy and writes 
 :func:`helpers.evaluation.evaluate` and :func:`machinery.modelio.save_model`. Notebooks 07 and 08 write these steps
 in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained tagger
 (:mod:`helpers.pretrained`, notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each
-training clip changed as a learner's recordings differ (noise, band limit, pitch, tempo:
+training clip changed as a learner's recordings differ (noise, band limit, pitch, tempo, MP3:
 :data:`helpers.models.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with
 the statistics that :func:`machinery.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
@@ -15,7 +15,7 @@ Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage err
 from __future__ import annotations
 
 if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one line
-    __import__("helpers.errors").errors.on_interrupt("interrupted; nothing was written")
+    __import__("machinery").on_interrupt("interrupted; nothing was written")
 
 import argparse
 import os
@@ -26,14 +26,16 @@ from typing import Any
 import numpy as np
 
 from helpers.audio import DEFAULT_SR
-from helpers.config import import_tensorflow, seed_everything
-from helpers.datasets import CLIP_RECORD, changed_clips, gtzan_clips
-from helpers.errors import CourseError, on_interrupt
+from helpers.config import cached, digest, import_tensorflow, seed_everything
+from helpers.datasets import gtzan_clips
+from helpers.errors import CourseError
 from helpers.evaluation import evaluate, group_train_val_test_split, require_classes
 from helpers.models import (AUGMENTED, CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, add_augmented_copies,
                             build_cnn, build_lstm, mahalanobis, model_input, segment_dataset)
 from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model, load_tagger
 
+from .clips import CLIP_RECORD, changed_clips
+from . import on_interrupt
 from .modelio import save_model
 
 __all__ = ["KINDS", "fit_model", "unsure_statistics", "main"]
@@ -47,8 +49,7 @@ KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, bui
 
 def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = _DEFAULT_EPOCHS,
               seed: int = _DEFAULT_SEED, patience: int = 5, batch_size: int = 32,
-              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None,
-              embedder: Any = None) -> tuple[Any, dict[str, list]]:
+              data_root: str | os.PathLike | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, list]]:
     """Build the model of ``kind`` with a Normalization layer adapted on the training rows, and fit it.
 
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
@@ -58,10 +59,10 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
     holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
-    tells when a recording is unlike them; ``embedder`` replaces the tagger's embedding model
-    (:func:`helpers.pretrained.embedding_model`): anything with its ``predict``, ``input`` and ``output``, such as a
-    cache of its predictions (``benchmarks/robustness.py``). Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
-    ``best_epoch`` (1-based, one item).
+    tells when a recording is unlike them. The tagger's embeddings are cached (:func:`helpers.config.cached`), keyed
+    by the embedding model's layers and weights and the patches' content, so the same fit again (another run of a
+    notebook) skips the tagger. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy``, and ``best_epoch`` (1-based, one item).
 
     Examples
     --------
@@ -76,7 +77,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     seed_everything(seed)
     X, y = model_input(X, kind), np.asarray(y)
     if kind == "transfer":
-        return _fit_transfer(X, y, parts, data_root, groups, embedder)
+        return _fit_transfer(X, y, parts, data_root, groups)
     norm = keras.layers.Normalization(axis=-1, name="normalise")
     norm.adapt(X[parts["train"]])
     model = KINDS[kind][1](X.shape[1:], int(y.max()) + 1, norm=norm)
@@ -129,7 +130,7 @@ def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.
 
 
 def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
-                  groups: np.ndarray | None, embedder: Any = None) -> tuple[Any, dict]:
+                  groups: np.ndarray | None) -> tuple[Any, dict]:
     """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
     copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
     import keras
@@ -138,11 +139,13 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    base = embedder if embedder is not None else embedding_model(load_tagger(root=data_root))
+    base = embedding_model(load_tagger(root=data_root))
     rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
-    embeddings = base.predict(X[rows], batch_size=64, verbose=0)
+    patches = X[rows]
+    key = {"model": digest(base.to_json()), "weights": digest(*base.get_weights()), "patches": digest(patches)}
+    embeddings = cached("embeddings", key, lambda: {"E": base.predict(patches, batch_size=64, verbose=0)})["E"]
     pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
     scaler, clf = pipe
     coef, bias = clf.coef_, clf.intercept_

@@ -36,6 +36,44 @@ def test_cache_dir_from_environment(monkeypatch, tmp_path):
     assert path == (tmp_path / "c" / "features").resolve() and path.is_dir()
 
 
+def test_digest_follows_content_dtype_and_shape():
+    a = np.arange(6, dtype=np.float32)
+    assert config.digest(a) == config.digest(a.copy()) == config.digest(np.arange(6, dtype=np.float32))
+    assert len({config.digest(a), config.digest(a.astype(np.float64)), config.digest(a.reshape(2, 3)),
+                config.digest(a + 1), config.digest("a"), config.digest("a", a)}) == 6
+    assert config.digest(np.array(["x", "y"], dtype=object)) == config.digest(np.array(["x", "y"]))
+
+
+def test_cached_computes_once_per_key_and_recomputes_what_is_damaged(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def compute(n):
+        calls.append(n)
+        return {"x": np.arange(n, dtype=np.float32), "names": np.array(["a", "b"])}
+
+    first = config.cached("demo", {"n": 3}, lambda: compute(3))
+    again = config.cached("demo", {"n": 3}, lambda: compute(3))
+    assert calls == [3] and np.array_equal(again["x"], first["x"]) and again["names"].tolist() == ["a", "b"]
+    assert config.cached("demo", {"n": 4}, lambda: compute(4))["x"].shape == (4,) and calls == [3, 4]
+    entries = sorted((tmp_path / "demo").glob("*.npz"))
+    assert len(entries) == 2 and not list((tmp_path / "demo").glob(".*"))  # no partial file left
+    other = entries[1].read_bytes()
+    entries[0].write_bytes(other)  # a well-formed entry of another key
+    entries[1].write_bytes(other[: len(other) // 2])  # cut short
+    config.cached("demo", {"n": 3}, lambda: compute(3))
+    config.cached("demo", {"n": 4}, lambda: compute(4))
+    assert calls == [3, 4, 3, 4] and caplog.text.count("unreadable cache") == 2
+    assert config.cached("demo", {"n": 3}, lambda: compute(3))["x"].shape == (3,) and len(calls) == 4  # rewritten
+
+
+def test_cached_without_a_usable_folder_still_computes(monkeypatch, tmp_path, caplog):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "file"))
+    assert config.cached("demo", 1, lambda: {"x": np.ones(2)})["x"].tolist() == [1.0, 1.0]
+    assert "cannot be used" in caplog.text
+
+
 def test_full_run_flag(monkeypatch):
     monkeypatch.delenv("COURSE_FULL", raising=False)
     assert config.full_run() is False

@@ -23,6 +23,7 @@ from helpers import datasets
 from helpers.datasets import DataFile, Dataset
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError, DownloadError
 from machinery import data as mdata
+from machinery.clips import changed_clips
 
 from .conftest import finishes
 
@@ -145,7 +146,7 @@ def test_a_clip_replaced_under_its_name_is_found_by_content(data_root, tmp_path)
     import soundfile as sf
 
     clips = datasets.gtzan_clips(data_root)
-    assert datasets.changed_clips(clips) == {}
+    assert changed_clips(clips) == {}
     folder = tmp_path / "gtzan" / "genres_original"
     for genre in ("rock", "classical", "jazz", "pop"):
         (folder / genre).mkdir(parents=True)
@@ -154,7 +155,7 @@ def test_a_clip_replaced_under_its_name_is_found_by_content(data_root, tmp_path)
     y, rate = sf.read(folder / "jazz" / "jazz.00000.wav")
     sf.write(folder / "jazz" / "jazz.00000.wav", y[: rate * 10], rate)  # cut to 10 s
     sf.write(folder / "pop" / "pop.00000.wav", np.stack([y, y], axis=1), rate)  # stereo
-    changed = datasets.changed_clips(datasets.gtzan_clips(tmp_path, with_split=False))
+    changed = changed_clips(datasets.gtzan_clips(tmp_path, with_split=False))
     assert changed == {"rock.00000": "its samples differ from the recorded ones",
                        "jazz.00000": "not 661,794 mono samples at 22,050 Hz as recorded",
                        "pop.00000": "not 661,504 mono samples at 22,050 Hz as recorded"}

@@ -2,7 +2,7 @@
 extract_features (known answers, cache round trip, stale files, corrupt entries, failures listed)."""
 from __future__ import annotations
 
-import json
+import io
 import os
 import pickle
 
@@ -282,7 +282,7 @@ def test_cache_round_trip(tones, tmp_path):
     assert len(CALLS) == 4, "the second call must not compute anything"
     assert (second.n_cached, second.n_computed) == (4, 0)
     pd.testing.assert_frame_equal(first.table, second.table, check_exact=True)
-    assert len(list(tmp_path.rglob("*.json"))) == 4
+    assert len(list(tmp_path.rglob("*.npz"))) == 4
     assert not list(tmp_path.rglob("*.partial*")), "no temporary file may be left behind"
 
 
@@ -321,43 +321,48 @@ def test_a_file_replaced_in_place_with_the_same_size_and_time_is_recomputed(tone
     np.testing.assert_allclose(res.table["peak_hz"], [220, 330, 220, 550], atol=1.0)
 
 
+def _rewritten(entry, change):
+    """The entry's arrays changed by ``change``, saved with the entry's own checksum (a hand edit)."""
+    with np.load(entry) as z:
+        arrays = {k: z[k] for k in z.files}
+    buffer = io.BytesIO()
+    np.savez(buffer, **change(arrays))
+    return buffer.getvalue()
+
+
 def _one_digit_changed(entry, others):
-    text = entry.read_text()
-    i = text.index('"peak_hz": ') + len('"peak_hz": ') + 1
-    return text[:i] + ("7" if text[i] != "7" else "3") + text[i + 1:]
+    return _rewritten(entry, lambda a: a | {"values": a["values"] + np.eye(*a["values"].shape) * 1e-9})
 
 
 def _row_removed(entry, others):
-    data = json.loads(entry.read_text())
-    return json.dumps(data | {"rows": data["rows"][1:]})
+    return _rewritten(entry, lambda a: a | {"values": a["values"][1:]})
 
 
 def _feature_missing(entry, others):
-    data = json.loads(entry.read_text())
-    return json.dumps(data | {"rows": [{k: v for k, v in r.items() if k != "peak_amp"} for r in data["rows"]]})
+    return _rewritten(entry, lambda a: a | {"names": a["names"][:-1], "values": a["values"][:, :-1]})
 
 
 def _another_files_entry(entry, others):
-    return others[0].read_text()
+    return others[0].read_bytes()
 
 
 @pytest.mark.parametrize("alter", [_one_digit_changed, _row_removed, _feature_missing, _another_files_entry])
 def test_an_altered_cache_entry_is_logged_and_recomputed(tones, tmp_path, caplog, alter):
     """Well-formed but wrong entries (the probe's hand edits) must not be read back as valid."""
     first = run(tones, cache=tmp_path, segment_seconds=0.25)  # 4 rows per file, so a row can go
-    entries = sorted(tmp_path.rglob("*.json"))
-    entries[1].write_text(alter(entries[1], [entries[0]]))
+    entries = sorted(tmp_path.rglob("*.npz"))
+    entries[1].write_bytes(alter(entries[1], [entries[0]]))
     again = run(tones, cache=tmp_path, segment_seconds=0.25)
     assert (again.n_cached, again.n_computed) == (3, 1)
     pd.testing.assert_frame_equal(again.table, first.table, check_exact=True)
-    assert f"ignoring unreadable cache entry {entries[1]}" in caplog.text
+    assert f"{entries[1]}: unreadable cache" in caplog.text
 
 
 def test_interrupted_run_resumes(tones, tmp_path):
     INTERRUPT_AFTER.append(2)
     with pytest.raises(KeyboardInterrupt):
         run(tones, cache=tmp_path)
-    assert len(list(tmp_path.rglob("*.json"))) == 2
+    assert len(list(tmp_path.rglob("*.npz"))) == 2
     assert not list(tmp_path.rglob("*.partial*"))
     INTERRUPT_AFTER.clear()
     CALLS.clear()
@@ -366,17 +371,20 @@ def test_interrupted_run_resumes(tones, tmp_path):
     assert len(CALLS) == 2, "finished files must not be recomputed"
 
 
-@pytest.mark.parametrize("garbage", ['{"rows": [{"peak_hz": 1', '{"rows": 3}', "", '{"other": []}', '{"rows": []}',
-                                     '{"rows": [{"peak_hz": "440", "peak_amp": 0.5}]}', "[1, 2]"])
+@pytest.mark.parametrize("garbage", [b"", b"[1, 2]", b"PK\x03\x04 not a zip", "half"])
 def test_corrupt_cache_entry_is_recomputed(tones, tmp_path, caplog, garbage):
     run(tones, cache=tmp_path)
-    entry = sorted(tmp_path.rglob("*.json"))[0]
-    entry.write_text(garbage)
+    entry = sorted(tmp_path.rglob("*.npz"))[0]
+    whole = entry.read_bytes()
+    with np.load(entry) as z:
+        stored = {k: z[k] for k in z.files}
+    entry.write_bytes(whole[: len(whole) // 2] if garbage == "half" else garbage)
     res = run(tones, cache=tmp_path)
     assert (res.n_cached, res.n_computed) == (3, 1)
     np.testing.assert_allclose(res.table["peak_hz"], [220, 330, 440, 550], atol=1.0)
-    assert "unreadable cache entry" in caplog.text
-    assert len(json.loads(entry.read_text())["rows"]) == 1  # rewritten whole
+    assert "unreadable cache" in caplog.text
+    with np.load(entry) as z:  # rewritten whole
+        assert sorted(z.files) == sorted(stored) and all(np.array_equal(z[k], v) for k, v in stored.items())
 
 
 def test_unreadable_files_are_listed_not_fatal(tones, tmp_path, write_wav):
@@ -431,7 +439,7 @@ def test_worker_processes_match_this_process_and_fill_the_cache(tones, tmp_path)
     serial = run(tones, func=gtzan_feature_vector, cache=False, duration=0.5)
     pooled = run(tones, func=gtzan_feature_vector, cache=tmp_path, n_jobs=2, duration=0.5)
     pd.testing.assert_frame_equal(serial.table, pooled.table, check_exact=True)
-    assert len(list(tmp_path.rglob("*.json"))) == 4, "worker processes write the cache"
+    assert len(list(tmp_path.rglob("*.npz"))) == 4, "worker processes write the cache"
 
 
 def test_the_first_file_runs_in_this_process_before_workers_start(tones):

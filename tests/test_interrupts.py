@@ -1,7 +1,7 @@
 """Ctrl-C at any moment of a command is one line and exit status 130, never a traceback (issue 33).
 
 Most of a one-file prediction is start-up: importing NumPy, librosa and TensorFlow. Each command installs its
-one-line handler before those imports (``helpers.errors.on_interrupt``), and hands Ctrl-C back to Python once it
+one-line handler before those imports (``machinery.on_interrupt``), and hands Ctrl-C back to Python once it
 can clean up after itself. The tests start the real command and send SIGINT while a given shared library is being
 loaded (watched in ``/proc/PID/maps``, so the moment is known, not guessed with a delay).
 """

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from helpers import models  # noqa: E402
+from helpers import config, models  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.evaluation import evaluate  # noqa: E402
 from helpers.models import (  # noqa: E402
@@ -164,6 +164,12 @@ def test_augment_changes_what_it_says(clip_table):
     up = augment(y, sr=sr, kind="pitch", amount=12)  # an octave: the spectral centroid about doubles
     ratio = librosa.feature.spectral_centroid(y=up, sr=sr).mean() / librosa.feature.spectral_centroid(y=y, sr=sr).mean()
     assert len(up) == len(y) and 1.4 < ratio < 2.6
+    coded = augment(noise, sr=sr, kind="mp3", amount=0.9)  # about 24 kbit/s: LAME keeps little above 6 kHz
+    above = np.fft.rfftfreq(len(noise), 1 / sr) > 6500
+    assert len(coded) == len(noise) and power(coded)[above].sum() < 0.05 * power(noise)[above].sum()
+    tone = np.sin(2 * np.pi * 440 * np.arange(2 * sr) / sr).astype(np.float32) * 0.5
+    kept = augment(tone, sr=sr, kind="mp3", amount=0.6)[sr // 2: -sr // 2]  # the start: shifted by the codec's delay
+    assert 0.4 < np.abs(kept).max() < 0.6 and power(kept).argmax() == pytest.approx(440 * len(kept) / sr, abs=2)
     with pytest.raises(ValueError, match="kind must be"):
         augment(y, sr=sr, kind="reverb", amount=1)
 
@@ -192,17 +198,17 @@ def test_segment_cache_is_keyed_by_content_and_rebuilt_when_corrupt(clip_table, 
     monkeypatch.setattr(models, "_clip_features", lambda *a: calls.append(a[0]) or real(*a))
     clips = clip_table.iloc[:3]
     first = segment_dataset(clips, MFCC_SPEC)
-    assert len(calls) == 3 and len(list((tmp_path / "cache" / "features").glob("segments_*.npz"))) == 1
+    assert len(calls) == 3 and len(list((tmp_path / "cache" / "segments").glob("*.npz"))) == 1
     again = segment_dataset(clips, MFCC_SPEC)
     assert len(calls) == 3 and np.array_equal(again["X"], first["X"]) and again["spec"] == first["spec"]
-    assert not list((tmp_path / "cache" / "features").glob(".*"))  # no temporary file left (atomic write)
+    assert not list((tmp_path / "cache" / "segments").glob(".*"))  # no temporary file left (atomic write)
     assert segment_dataset(clips, {"type": "mfcc", "n_mfcc": 20})["X"].shape[-1] == 20 and len(calls) == 6
     import soundfile as sf  # a clip changes on disk (same name, same length): the cache is not reused
 
     sf.write(clips.path[1], sine(660, 6.5), SR)
     changed = segment_dataset(clips, MFCC_SPEC)
     assert len(calls) == 9 and not np.allclose(changed["X"][3], first["X"][3])
-    for cached in (tmp_path / "cache" / "features").glob("segments_*.npz"):
+    for cached in (tmp_path / "cache" / "segments").glob("*.npz"):
         cached.write_bytes(b"corrupt")
     np.testing.assert_array_equal(segment_dataset(clips, MFCC_SPEC)["X"], changed["X"])
     assert len(calls) == 12
@@ -220,7 +226,7 @@ def test_an_unusable_cache_costs_a_warning_not_the_features(clip_table, tmp_path
         def full(path, data):
             raise OSError(28, "No space left on device", str(path))
 
-        monkeypatch.setattr(models, "write_atomic", full)
+        monkeypatch.setattr(config, "write_atomic", full)
     ds = segment_dataset(clips, MFCC_SPEC)
     np.testing.assert_array_equal(ds["X"], expected["X"])
     assert ("cannot be used" if fault == "cache folder is a file" else "No space left on device") in caplog.text
@@ -232,7 +238,7 @@ def test_a_damaged_segment_cache_is_rebuilt_not_fatal(clip_table, tmp_path, capl
     """A cache cut short by a kill or changed on disk (a zip with a bad CRC) is rebuilt with a warning."""
     clips = clip_table.iloc[:3]
     first = segment_dataset(clips, MFCC_SPEC)
-    (cached,) = (tmp_path / "cache" / "features").glob("segments_*.npz")
+    (cached,) = (tmp_path / "cache" / "segments").glob("*.npz")
     data = bytearray(cached.read_bytes())
     if damage == "truncated":
         del data[len(data) // 2:]

@@ -81,6 +81,22 @@ def test_the_model_file_carries_the_level_and_the_unsure_statistics(loaded):
     assert 0 <= stats["false_alarms"] <= 0.1 and stats["min_top_probability"] == pytest.approx(0.4)
 
 
+def test_training_again_takes_the_tagger_embeddings_from_the_cache(transfer, loaded, tmp_path, monkeypatch):
+    """Issue 31: the same fit again (the notebooks' second profile) skips the tagger and gives the same model."""
+    import keras
+
+    _, root, _ = transfer
+    ran, real = [], keras.Model.predict
+    monkeypatch.setattr(keras.Model, "predict", lambda self, *a, **k: ran.append(self.name) or real(self, *a, **k))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(root / "cache"))
+    again = tmp_path / "again.keras"
+    assert train_cli.main(["transfer", "--out", str(again), "--data-dir", str(root), "--seed", str(SEED)]) == 0
+    assert "msd_vgg_embedding" not in ran and "msd_vgg_transfer" in ran  # the test clips still go through the model
+    for layer in ("normalise", "genre"):
+        for a, b in zip(loaded[0].get_layer(layer).get_weights(), load_model(again)[0].get_layer(layer).get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_held_out_music_is_not_unsure_but_noise_and_speech_are(loaded, transfer, odd):
     model, meta = loaded
     held_out = [predict_file(p, model, meta) for p in transfer[2]]

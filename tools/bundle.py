@@ -4,8 +4,8 @@
     python tools/bundle.py unpack ARCHIVE [--data-dir DIR] [--overwrite]      # make data BUNDLE=ARCHIVE
 
 `create` reads a CI-size data directory (the one `make test` runs on: the Echo Nest pair, the 70-clip GTZAN subset
-of helpers/gtzan_ci_subset.csv, the feature table, the splits, fma/genres.csv, the musicnn wheel, librosa's examples),
-checks every file against its registered checksum (the GTZAN clips sample by sample against helpers/gtzan_ci_subset.csv),
+of machinery/gtzan_ci_subset.csv, the feature table, the splits, fma/genres.csv, the musicnn wheel, librosa's examples),
+checks every file against its registered checksum (the GTZAN clips sample by sample against machinery/gtzan_ci_subset.csv),
 and writes an uncompressed tar (audio compresses poorly) through a temporary name: every file under
 `course-data/`, with `course-data/SHA256SUMS` (`sha256sum -c` reads it) and `course-data/BUNDLE-README.txt`
 (each data set's licence and citation). PATH ...: bundle these files or folders of DIR instead.
@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: import helpers
 if __name__ == "__main__":  # Ctrl-C before main's own handling (below) starts: one line
-    from helpers.errors import on_interrupt
+    from machinery import on_interrupt
     on_interrupt("interrupted; nothing was written")
 
 PREFIX = "course-data"
@@ -95,7 +95,7 @@ def ci_files(root: Path) -> list[tuple[str, Path]]:
                 raise BundleError(f"{root / rel}: cannot be read ({type(exc).__name__}){fix}") from None
             if (rate, len(samples), ci_subset.samples_sha256(samples)) != (22050, int(clip["n_samples"]),
                                                                           clip["samples_sha256"]):
-                raise BundleError(f"{root / rel}: not the CI subset's clip (helpers/gtzan_ci_subset.csv); cut the CI data "
+                raise BundleError(f"{root / rel}: not the CI subset's clip (machinery/gtzan_ci_subset.csv); cut the CI data "
                                   f"first: python tools/ci_subset.py {root} build/ci-data, then make bundle "
                                   "COURSE_DATA_DIR=build/ci-data")
             files.append((rel, root / rel))
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="as above")
     args = parser.parse_args(argv)
     root = (args.data_dir or data_dir()).expanduser().absolute()
-    from helpers.errors import on_interrupt
+    from machinery import on_interrupt
 
     on_interrupt(None)  # from here Ctrl-C is a KeyboardInterrupt: the temporary archive or staging folder goes
     try:

@@ -3,7 +3,7 @@
 The committed notebook outputs are made on the CI data: the Echo Nest pair, the splits, the feature table,
 librosa's examples, the musicnn weights and a 70-clip GTZAN subset (clips 0-6 of each genre, clips 3-6 cut
 to their first 15-20 s). This script cuts that subset out of a full GTZAN download (`make data`), checks every clip
-against `helpers/gtzan_ci_subset.csv` (number of samples and sha256 of the 16-bit samples), and links the other
+against `machinery/gtzan_ci_subset.csv` (number of samples and sha256 of the 16-bit samples), and links the other
 data sets, so that `COURSE_DATA_DIR=<out> make test` compares like with like.
 
     python tools/ci_subset.py data build/ci-data
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-MANIFEST = Path(__file__).resolve().parents[1] / "helpers" / "gtzan_ci_subset.csv"  # helpers.datasets.CLIP_RECORD
+MANIFEST = Path(__file__).resolve().parents[1] / "machinery" / "gtzan_ci_subset.csv"  # machinery.clips.CLIP_RECORD
 OTHERS = ["echonest", "librosa", "fma", "musicnn"]  # linked as they are
 GTZAN_FILES = ["features_30_sec.csv", "features_30_sec.built.json", "splits"]  # the record exists for a built table
 
@@ -44,7 +44,8 @@ def write_manifest(root: Path) -> None:
 
 def build(source: Path, out: Path) -> int:
     from helpers.config import atomic_path
-    from helpers.datasets import changed_clips, gtzan_clips
+    from helpers.datasets import gtzan_clips
+    from machinery.clips import changed_clips
 
     found = gtzan_clips(source, with_split=False)
     with MANIFEST.open() as f:

@@ -23,7 +23,7 @@ from helpers import datasets
 from helpers.datasets import DataFile, Dataset
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError, DownloadError
 from machinery import data as mdata
-from machinery.clips import changed_clips
+from machinery.clips import CLIP_RECORD, changed_clips, samples_sha256
 
 from .conftest import finishes
 
@@ -161,6 +161,20 @@ def test_a_clip_replaced_under_its_name_is_found_by_content(data_root, tmp_path)
                        "pop.00000": "not 661,504 mono samples at 22,050 Hz as recorded"}
     copy = mdata.status(tmp_path).loc["gtzan", "copy"]
     assert "3 of the 4 recorded clips CHANGED: jazz.00000 (not 661,794 mono" in copy and "rock.00000 (its samples" in copy
+
+
+def test_exact_asks_for_the_recorded_samples_and_no_more(data_root, tmp_path):
+    """A bundle holds the CI subset's cut clips: a longer copy passes the usual check, not the exact one."""
+    import soundfile as sf
+
+    (tmp_path / "gtzan" / "genres_original" / "blues").mkdir(parents=True)
+    y, rate = sf.read(data_root / "gtzan" / "genres_original" / "blues" / "blues.00003.wav", dtype="int16")
+    sf.write(tmp_path / "gtzan" / "genres_original" / "blues" / "blues.00003.wav", np.r_[y, y[:100]], rate)
+    clips = datasets.gtzan_clips(tmp_path, with_split=False)
+    assert changed_clips(clips) == {}
+    assert changed_clips(clips, exact=True) == {"blues.00003": f"not exactly {len(y):,} mono samples at 22,050 Hz as recorded"}
+    assert changed_clips(datasets.gtzan_clips(data_root), exact=True) == {}
+    assert samples_sha256(y) == pd.read_csv(CLIP_RECORD).set_index("clip_id").at["blues.00003", "samples_sha256"]
 
 
 def test_fetch_of_present_data_verifies_and_downloads_nothing(data_root, caplog):

@@ -18,9 +18,7 @@ files into place. A foreign, truncated or damaged archive, or an existing file t
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import importlib.util
 import io
 import os
 import shutil
@@ -55,8 +53,6 @@ def ci_files(root: Path) -> list[tuple[str, Path]]:
     """(path in the data directory, file) for everything the CI-size course reads, each checked."""
     from importlib import resources
 
-    spec = importlib.util.spec_from_file_location("ci_subset", ROOT / "tools" / "ci_subset.py")
-    spec.loader.exec_module(ci_subset := importlib.util.module_from_spec(spec))
     from helpers.datasets import REGISTRY, data_file
     from helpers.errors import CourseError
 
@@ -84,21 +80,19 @@ def ci_files(root: Path) -> list[tuple[str, Path]]:
             if not path.is_file() or sha256(path) != known:
                 raise BundleError(f"{path}: missing or not librosa's copy (sha256 {known}){fix}")
             files.append((f"librosa/{name}", path))
-    import soundfile as sf
+    import pandas as pd
 
-    with ci_subset.MANIFEST.open() as f:
-        for clip in csv.DictReader(f):
-            rel = f"gtzan/genres_original/{clip['genre']}/{clip['clip_id']}.wav"
-            try:
-                samples, rate = sf.read(root / rel, dtype="int16")
-            except Exception as exc:  # noqa: BLE001 - missing or undecodable
-                raise BundleError(f"{root / rel}: cannot be read ({type(exc).__name__}){fix}") from None
-            if (rate, len(samples), ci_subset.samples_sha256(samples)) != (22050, int(clip["n_samples"]),
-                                                                          clip["samples_sha256"]):
-                raise BundleError(f"{root / rel}: not the CI subset's clip (machinery/gtzan_ci_subset.csv); cut the CI data "
-                                  f"first: python tools/ci_subset.py {root} build/ci-data, then make bundle "
-                                  "COURSE_DATA_DIR=build/ci-data")
-            files.append((rel, root / rel))
+    from machinery.clips import CLIP_RECORD, changed_clips
+
+    record = pd.read_csv(CLIP_RECORD)
+    rels = [f"gtzan/genres_original/{g}/{c}.wav" for c, g in zip(record["clip_id"], record["genre"])]
+    changed = changed_clips(record.assign(path=[str(root / rel) for rel in rels]), exact=True)
+    for rel, clip in zip(rels, record["clip_id"]):
+        if clip in changed:
+            raise BundleError(f"{root / rel}: not the CI subset's clip ({changed[clip]}; machinery/gtzan_ci_subset.csv); "
+                              f"cut the CI data first: python tools/ci_subset.py {root} build/ci-data, then make bundle "
+                              "COURSE_DATA_DIR=build/ci-data")
+        files.append((rel, root / rel))
     return files
 
 

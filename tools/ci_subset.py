@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import sys
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 MANIFEST = Path(__file__).resolve().parents[1] / "machinery" / "gtzan_ci_subset.csv"  # machinery.clips.CLIP_RECORD
@@ -27,12 +25,9 @@ OTHERS = ["echonest", "librosa", "fma", "musicnn"]  # linked as they are
 GTZAN_FILES = ["features_30_sec.csv", "features_30_sec.built.json", "splits"]  # the record exists for a built table
 
 
-def samples_sha256(samples: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<i2").tobytes()).hexdigest()
-
-
 def write_manifest(root: Path) -> None:
     from helpers.datasets import gtzan_clips
+    from machinery.clips import samples_sha256
 
     with MANIFEST.open("w", newline="") as f:
         writer = csv.writer(f)

@@ -27,7 +27,7 @@ from .errors import not_a_command
 
 __all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "digest", "cached", "read_cached", "write_cached",
            "full_run", "seed_everything", "import_tensorflow", "atomic_path", "write_atomic", "partial_name",
-           "stop_with_parent"]
+           "in_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -287,27 +287,39 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
 _WATCHDOG: list[threading.Thread] = []
 
 
-def stop_with_parent(parent: int) -> None:
-    """In a worker process started by process ``parent``: exit as soon as ``parent`` is gone.
+def in_workers(task: Callable, calls: list[tuple], *, n_jobs: int) -> Iterator[tuple[int, Any]]:
+    """``(i, task(*calls[i]))`` for every call, as they finish: in ``n_jobs`` joblib worker processes (-1: one per
+    core; 1: here, in order), the first call here before any worker starts.
 
-    A process killed with SIGKILL cannot stop its workers, and joblib's (loky's) would go on computing for
-    nobody. Called at the start of each task; the first call starts a watching thread, later calls and calls
-    in any other process (``parent`` is not this process's parent) do nothing.
+    The first call here: numba compiles and caches librosa's code once, where workers compiling it at the same time on
+    a fresh install can crash (numba/numba#10128). A worker stops as soon as this process is gone: one killed with
+    SIGKILL cannot stop its workers, and joblib's (loky's) would go on computing for nobody.
 
     Examples
     --------
-    >>> stop_with_parent(os.getpid())  # in the parent itself: nothing to watch
+    >>> sorted(in_workers(pow, [(2, 3), (3, 2), (5, 1)], n_jobs=2))
+    [(0, 8), (1, 9), (2, 5)]
     """
-    if _WATCHDOG or os.getppid() != parent:
-        return
+    for i, call in enumerate(calls[:1] if n_jobs != 1 and len(calls) > 1 else calls):
+        yield i, task(*call)
+    if n_jobs != 1 and len(calls) > 1:
+        from joblib import Parallel, delayed  # here: importing joblib sets KMP_INIT_AT_FORK
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
+        parallel = Parallel(n_jobs=min(len(calls) - 1, n_jobs) if n_jobs > 0 else n_jobs, return_as="generator_unordered")
+        yield from parallel(delayed(_in_worker)(os.getpid(), i, task, call) for i, call in enumerate(calls[1:], 1))
 
-    _WATCHDOG.append(threading.Thread(target=watch, name="stop_with_parent", daemon=True))
-    _WATCHDOG[0].start()
+
+def _in_worker(parent: int, i: int, task: Callable, call: tuple) -> tuple[int, Any]:
+    """One call in a worker process started by process ``parent``, which it does not outlive (a watching thread)."""
+    if not _WATCHDOG and os.getppid() == parent:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        _WATCHDOG.append(threading.Thread(target=watch, name="stop_with_parent", daemon=True))
+        _WATCHDOG[0].start()
+    return i, task(*call)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import pooch
 from tqdm.std import tqdm
 
 from .audio import DEFAULT_SR, load_audio, segment
-from .config import cache_dir, read_cached, stop_with_parent, write_cached
+from .config import cache_dir, in_workers, read_cached, write_cached
 from .errors import AudioError, CourseError, not_a_command, one_line
 
 __all__ = ["FEATURE_COLUMNS", "N_FFT", "HOP_LENGTH", "gtzan_feature_vector", "ExtractionResult", "extract_features"]
@@ -240,12 +240,6 @@ def _one_file(path: str, func: Callable, settings: dict[str, Any], entry: tuple 
     return "ok", rows
 
 
-def _indexed(i: int, *args, parent: int | None = None) -> tuple[int, tuple[str, Any]]:
-    if parent is not None:
-        stop_with_parent(parent)  # a worker: do not outlive a killed parent
-    return i, _one_file(*args)
-
-
 def extract_features(
     files: pd.DataFrame | Iterable[str | os.PathLike],
     func: Callable[..., Mapping[str, float]],
@@ -312,22 +306,11 @@ def extract_features(
 
     with tqdm(total=len(table), initial=n_cached, disable=not progress, unit="file",
               desc=_function_name(func).rsplit(".", 1)[-1]) as bar:
-        if todo and n_jobs != 1:  # warm-up: the smallest file here first (numba compiles and caches once; see above)
-            i, path, entry = min(todo, key=lambda t: os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
-            todo.remove((i, path, entry))
-            results[i] = _one_file(path, func, settings, entry)
-            bar.update(1)
-        todo.sort(key=lambda t: -os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)  # biggest first: a short tail
-        if n_jobs == 1 or len(todo) <= 1:
-            outputs = (_indexed(i, path, func, settings, c) for i, path, c in todo)
-        else:
-            from joblib import Parallel, delayed  # here, not at the top: importing joblib sets an environment variable
-
-            parallel = Parallel(n_jobs=min(len(todo), n_jobs) if n_jobs > 0 else n_jobs,
-                                return_as="generator_unordered")
-            outputs = parallel(delayed(_indexed)(i, path, func, settings, c, parent=os.getpid()) for i, path, c in todo)
-        for i, output in outputs:
-            results[i] = output
+        # the smallest file first (it runs here while the workers start: see in_workers), then the biggest: a short tail
+        todo.sort(key=lambda t: -os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
+        todo = todo[-1:] + todo[:-1]
+        for j, output in in_workers(_one_file, [(path, func, settings, entry) for _, path, entry in todo], n_jobs=n_jobs):
+            results[todo[j][0]] = output
             bar.update(1)
 
     failures = [*(dict(files.attrs.get("unreadable") or {}).items() if isinstance(files, pd.DataFrame) else ()),

@@ -16,9 +16,10 @@ import librosa
 import numpy as np
 import pandas as pd
 import pooch
+from tqdm.std import tqdm
 
 from .audio import DEFAULT_SR, MAX_SECONDS, augment, load_audio, segment
-from .config import cached, stop_with_parent
+from .config import cached, in_workers
 from .datasets import GTZAN_GENRES
 from .errors import AudioError, CourseError, not_a_command
 from .pretrained import MUSICNN_SPEC, musicnn_input
@@ -114,12 +115,9 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
     return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
-def _clip_features(path: str, sr: int, seconds: float, spec: dict, parent: int | None = None,
-                   change: tuple | None = None) -> np.ndarray | str:
+def _clip_features(path: str, sr: int, seconds: float, spec: dict, change: tuple | None = None) -> np.ndarray | str:
     """Features of one clip (changed by :func:`helpers.audio.augment` with ``change = (kind, amount, seed)``), or
-    why it cannot be used (for the parallel workers, which watch ``parent``)."""
-    if parent is not None:
-        stop_with_parent(parent)
+    why it cannot be used."""
     try:
         y, sr = load_audio(path, sr=sr, mono=True, max_seconds=MAX_SECONDS)
         y = y if change is None else augment(y, sr=sr, kind=change[0], amount=change[1], seed=change[2])
@@ -172,15 +170,10 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         found = set(clips["genre"])
         genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
         rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
-        jobs = n_jobs or (1 if len(rows) < 200 else 2)
-        # with workers, the first clip runs here first, as in extract_features: numba compiles and caches librosa's
-        # code once (workers compiling it at the same time on a fresh install can crash: numba/numba#10128)
-        results = [_clip_features(str(rows[0][2]), sr, segment_seconds, spec, None, changes[0])] if jobs != 1 and rows else []
-        from joblib import Parallel, delayed  # here: importing joblib sets KMP_INIT_AT_FORK
-
-        results += Parallel(n_jobs=jobs, verbose=5 if progress else 0)(
-            delayed(_clip_features)(str(p), sr, segment_seconds, spec, os.getpid() if jobs != 1 else None, c)
-            for (_, _, p), c in zip(rows[len(results):], changes[len(results):]))
+        calls = [(str(p), sr, segment_seconds, spec, c) for (_, _, p), c in zip(rows, changes)]
+        done = dict(tqdm(in_workers(_clip_features, calls, n_jobs=n_jobs or (1 if len(rows) < 200 else 2)),
+                         total=len(calls), disable=not progress, unit="clip"))
+        results = [done[i] for i in range(len(calls))]
         kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
         skipped = [r for r in results if isinstance(r, str)]
         if not kept:

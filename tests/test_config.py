@@ -74,6 +74,21 @@ def test_cached_without_a_usable_folder_still_computes(monkeypatch, tmp_path, ca
     assert "cannot be used" in caplog.text
 
 
+def test_in_workers_runs_the_first_call_here_and_the_others_in_workers():
+    """The warm-up before the workers (numba/numba#10128), and every call's result under its index."""
+    calls = [(i,) for i in range(4)]
+    pooled = dict(config.in_workers(_pid_and_square, calls, n_jobs=2))
+    assert sorted(pooled) == [0, 1, 2, 3] and [v[1] for _, v in sorted(pooled.items())] == [0, 1, 4, 9]
+    assert pooled[0][0] == os.getpid() and all(pooled[i][0] != os.getpid() for i in (1, 2, 3))
+    here = list(config.in_workers(_pid_and_square, calls, n_jobs=1))
+    assert [i for i, _ in here] == [0, 1, 2, 3] and {pid for _, (pid, _) in here} == {os.getpid()}
+    assert list(config.in_workers(_pid_and_square, [], n_jobs=2)) == []
+
+
+def _pid_and_square(x):
+    return os.getpid(), x * x
+
+
 def test_full_run_flag(monkeypatch):
     monkeypatch.delenv("COURSE_FULL", raising=False)
     assert config.full_run() is False

@@ -277,7 +277,7 @@ def _alive(pid):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
 def test_workers_stop_when_their_parent_is_killed(tmp_path, write_wav):
     """SIGKILL cannot be caught, so the parent cannot stop its workers: they must notice and exit
-    (`helpers.config.stop_with_parent`, called by every task of extract_features and segment_dataset)."""
+    (`helpers.config.in_workers`, which runs the tasks of extract_features and segment_dataset)."""
     import signal
     import time
 

@@ -40,14 +40,17 @@ def _made(path: Path) -> Path:
     return path
 
 
-def data_dir() -> Path:
-    """The data directory: ``$COURSE_DATA_DIR`` (``~`` expanded, made absolute), else ``<repository>/data``.
+def data_dir(root: str | os.PathLike | None = None) -> Path:
+    """The data directory: ``root`` when given (a function's ``root=`` argument), else ``$COURSE_DATA_DIR`` (``~``
+    expanded, made absolute), else ``<repository>/data``.
 
     Examples
     --------
-    >>> data_dir().is_absolute()
-    True
+    >>> data_dir().is_absolute(), data_dir("elsewhere").name
+    (True, 'elsewhere')
     """
+    if root is not None:
+        return Path(root)
     value = os.environ.get("COURSE_DATA_DIR", "").strip()
     return Path(value).expanduser().resolve() if value else REPO_ROOT / "data"
 

@@ -187,10 +187,6 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
 )}
 
 
-def _root(root: Path | str | None) -> Path:
-    return Path(root) if root is not None else data_dir()
-
-
 def _get(name: str) -> Dataset:
     if name not in REGISTRY:
         raise CourseError(f"unknown data set {name!r}; known data sets: {', '.join(REGISTRY)}")
@@ -206,7 +202,7 @@ def dataset_path(name: str, root: Path | str | None = None, *, required: bool = 
     >>> dataset_path("gtzan").name  # the Kaggle layout
     'genres_original'
     """
-    ds, root = _get(name), _root(root)
+    ds, root = _get(name), data_dir(root)
     found = next((root / rel for rel in ds.layout if (root / rel).exists()), None)
     if found is None and required:
         raise DataNotFoundError(f"data set {name!r} ({ds.title}) is not in the data directory: expected "
@@ -310,7 +306,7 @@ def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
     'fma-rock-vs-hiphop.csv'
     """
     _fetch_if_allowed(name, root)
-    ds, path = _get(name), _root(root) / rel
+    ds, path = _get(name), data_dir(root) / rel
     if not path.is_file():
         raise DataNotFoundError(f"data set {name!r} ({ds.title}): file {path} is missing. Fetch it with: "
                                 f"{ds.fetch_command}; or point COURSE_DATA_DIR at a folder that has it.")

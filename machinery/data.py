@@ -39,10 +39,6 @@ logger = logging.getLogger("machinery.data")
 _FEATURES = REGISTRY["gtzan-features"].layout[0]
 
 
-def _root(root: Path | str | None) -> Path:
-    return Path(root) if root is not None else data_dir()
-
-
 def fetch_when_missing() -> None:
     """From now on, a loader of :mod:`helpers.datasets` fetches a data set it needs and does not find (once,
     checksums verified), and ``COURSE_FETCH_MISSING=1`` tells other code that downloads are allowed (notebook
@@ -110,7 +106,7 @@ def status(root: Path | None = None) -> pd.DataFrame:
     >>> status().loc["echonest", "copy"]
     'published copy, sha256 verified'
     """
-    root = _root(root)
+    root = data_dir(root)
     return pd.DataFrame([
         {"name": ds.name, "title": ds.title, "present": (present := datasets.dataset_path(ds.name, root, required=False) is not None),
          "copy": _describe_copy(ds, root) if present else "", "sources": "; ".join(_source_labels(ds)),
@@ -195,7 +191,7 @@ def fetch(name: str, root: Path | None = None, *, progressbar: bool = True) -> P
     >>> fetch("gtzan-splits").name  # present: nothing is downloaded
     'train_filtered.txt'
     """
-    present, ds, root = datasets.dataset_path(name, root, required=False), REGISTRY[name], _root(root)
+    present, ds, root = datasets.dataset_path(name, root, required=False), REGISTRY[name], data_dir(root)
     if name == "librosa":
         return _fetch_librosa_examples(root, progressbar)
     if present and all((root / f.path).is_file() for f in ds.files):
@@ -295,7 +291,7 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
     # here, not at the top: helpers.features loads librosa and joblib, which the loaders and `status` do not need
     from helpers.features import FEATURE_COLUMNS, extract_features, gtzan_feature_vector
 
-    root = _root(root)
+    root = data_dir(root)
     clips, unreadable = datasets.scan_gtzan.__wrapped__(str(folder := datasets.dataset_path("gtzan", root)))  # a fresh scan
     result = extract_features(clips[["clip_id", "genre", "path"]], gtzan_feature_vector, sr=GTZAN_SR,
                               n_jobs=n_jobs, cache=cache, progress=progress)

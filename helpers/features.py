@@ -67,7 +67,7 @@ FEATURE_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
-def gtzan_feature_vector(y: np.ndarray, sr: int) -> dict[str, float]:
+def gtzan_feature_vector(y: np.ndarray, sr: int, *, reference: bool = False) -> dict[str, float]:
     """The 57 features of ``features_30_sec.csv`` for one mono signal.
 
     One STFT (``n_fft=2048``, ``hop_length=512``, Hann window, reflection
@@ -80,7 +80,8 @@ def gtzan_feature_vector(y: np.ndarray, sr: int) -> dict[str, float]:
     the global tempo (BPM) that ``librosa.beat.beat_track`` reports.
 
     ``y``: mono floating-point samples, at least ``N_FFT`` of them, at ``sr`` Hz (22,050 for GTZAN and the
-    reference table). Returns a dict with exactly :data:`FEATURE_COLUMNS`, in that order. Raises
+    reference table). ``reference=True`` separates with ``librosa.decompose.hpss`` and takes the tempo from
+    ``librosa.beat.beat_track``, as the classic code does: the same numbers, 3-4 times slower. Returns a dict with exactly :data:`FEATURE_COLUMNS`, in that order. Raises
     :class:`AudioError` if ``y`` is not one-dimensional, shorter than one STFT frame, not floating point, or
     holds NaN or infinite samples.
 
@@ -108,11 +109,12 @@ def gtzan_feature_vector(y: np.ndarray, sr: int) -> dict[str, float]:
     power = magnitude**2
     log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, **frames))
     onset_envelope = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
-    tempo = _tempo(onset_envelope, sr)
+    tempo = (float(np.atleast_1d(librosa.beat.beat_track(onset_envelope=onset_envelope, sr=sr, hop_length=HOP_LENGTH)[0])[0])
+             if reference else _tempo(onset_envelope, sr))
     # harmonic / percussive separation, inverted the old way: istft without a target length, then padded
     harmonic, percussive = (
         librosa.util.fix_length(librosa.istft(part, **frames, dtype=y.dtype), size=y.shape[0])
-        for part in _hpss(stft)
+        for part in (librosa.decompose.hpss(stft) if reference else _hpss(stft))
     )
     series = {
         "chroma_stft": librosa.feature.chroma_stft(S=power, sr=sr, **frames),

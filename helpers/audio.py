@@ -178,16 +178,18 @@ def add_noise(y: np.ndarray, *, snr_db: float, seed: int) -> np.ndarray:
 
 
 def augment(y: np.ndarray, *, sr: int, kind: str, amount: float, seed: int = 0) -> np.ndarray:
-    """``y`` changed as recordings differ from GTZAN's, float32: ``"noise"``, white noise at ``amount`` dB SNR
-    (:func:`add_noise`, ``seed``); ``"band"``, resampled to ``amount`` Hz and back, so nothing above ``amount / 2``
-    is left (a telephone: 8,000 Hz); ``"pitch"``, ``amount`` semitones higher; ``"tempo"``, ``amount`` times as fast;
-    ``"mp3"``, encoded as MP3 by libsndfile at a constant bit rate set by its ``compression_level`` ``amount``
-    (0.6 / 0.9 / 0.95: about 64 / 24 / 16 kbit/s for mono at 16 or 22.05 kHz) and decoded, the start kept.
+    """``y`` changed as recordings differ from GTZAN's, float32: ``"noise"``, white noise at
+    ``amount`` dB SNR (:func:`add_noise`, ``seed``); ``"band"``, resampled to ``amount`` Hz and
+    back, so nothing above ``amount / 2`` is left (a telephone: 8,000 Hz); ``"pitch"``, ``amount``
+    semitones higher; ``"tempo"``, ``amount`` times as fast; ``"mp3"``, coded by libsndfile at the
+    constant bit rate its ``compression_level`` ``amount`` sets (0.6 / 0.9 / 0.95: about 64 / 24 /
+    16 kbit/s, mono at 16 or 22.05 kHz) and decoded, the start kept.
 
     Examples
     --------
     >>> y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
-    >>> [len(augment(y, sr=22050, kind=k, amount=a)) for k, a in [("band", 8000), ("pitch", 2), ("mp3", 0.9)]]
+    >>> changes = [("band", 8000), ("pitch", 2), ("mp3", 0.9)]
+    >>> [len(augment(y, sr=22050, kind=k, amount=a)) for k, a in changes]
     [22050, 22050, 22050]
     """
     y = np.asarray(y, dtype=np.float32)
@@ -200,10 +202,11 @@ def augment(y: np.ndarray, *, sr: int, kind: str, amount: float, seed: int = 0) 
         return librosa.effects.pitch_shift(y, sr=sr, n_steps=amount).astype(np.float32)
     if kind == "tempo":
         return librosa.effects.time_stretch(y, rate=amount).astype(np.float32)
-    if kind == "mp3":  # the decoder's output starts with the codec's delay (about 1,100 samples) and is longer
+    if kind == "mp3":  # decoded, it starts with the codec's delay (about 1,100 samples)
         encoded = io.BytesIO()
         sf.write(encoded, y, sr, format="MP3", bitrate_mode="CONSTANT", compression_level=amount)
-        return librosa.util.fix_length(sf.read(io.BytesIO(encoded.getvalue()), dtype="float32")[0], size=len(y))
+        decoded, _ = sf.read(io.BytesIO(encoded.getvalue()), dtype="float32")
+        return librosa.util.fix_length(decoded, size=len(y))
     raise ValueError(f"augment: kind must be noise, band, pitch, tempo or mp3, not {kind!r}")
 
 

@@ -1,4 +1,5 @@
-"""Course-wide settings: data and build folders, run size, seeds, TensorFlow import, atomic writes, the cache.
+"""Course-wide settings: data and build folders, run size, seeds, TensorFlow import, atomic writes,
+the cache, worker processes.
 
 Importing this module changes nothing (no environment variable, no other package).
 """
@@ -25,9 +26,9 @@ import numpy as np
 
 from .errors import not_a_command
 
-__all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "digest", "cached", "read_cached", "write_cached",
-           "full_run", "seed_everything", "import_tensorflow", "atomic_path", "write_atomic", "partial_name",
-           "in_workers"]
+__all__ = ["REPO_ROOT", "data_dir", "build_dir", "cache_dir", "digest", "cached", "read_cached",
+           "write_cached", "full_run", "seed_everything", "import_tensorflow", "atomic_path",
+           "write_atomic", "partial_name", "in_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ def _made(path: Path) -> Path:
 
 
 def data_dir(root: str | os.PathLike | None = None) -> Path:
-    """The data directory: ``root`` when given (a function's ``root=`` argument), else ``$COURSE_DATA_DIR`` (``~``
-    expanded, made absolute), else ``<repository>/data``.
+    """The data directory: ``root`` when given (a function's ``root=`` argument), else
+    ``$COURSE_DATA_DIR`` (``~`` expanded, made absolute), else ``<repository>/data``.
 
     Examples
     --------
@@ -79,7 +80,8 @@ def cache_dir(*parts: str) -> Path:
 
 
 def digest(*parts: Any) -> str:
-    """A sha1 of strings and arrays (dtype, shape and bytes): a key for :func:`cached` that changes with the content.
+    """A sha1 of strings and arrays (dtype, shape and bytes): a :func:`cached` key that follows
+    content.
 
     Examples
     --------
@@ -100,8 +102,9 @@ def _entry(kind: str | Path, key: Any) -> tuple[str, Path]:
 
 
 def read_cached(kind: str | Path, key: Any) -> dict[str, np.ndarray] | None:
-    """The arrays :func:`cached` keeps for ``key``, or None: none yet, or unreadable, altered or written for another
-    key (with a warning). ``kind``: a folder of the course's cache, or a folder of your own (a ``Path``).
+    """The arrays :func:`cached` keeps for ``key``, or None: none yet, or unreadable, altered or
+    written for another key (with a warning). ``kind``: a folder of the course's cache, or a folder
+    of your own (a ``Path``).
 
     Examples
     --------
@@ -120,14 +123,15 @@ def read_cached(kind: str | Path, key: Any) -> dict[str, np.ndarray] | None:
             if str(z["check"]) != digest(name, *(arrays[k] for k in sorted(arrays))):
                 raise ValueError("it was altered, or written for another key")
         return arrays
-    except Exception as exc:  # noqa: BLE001 - zip, zlib or NumPy: any damage means compute again, never stop
+    except Exception as exc:  # noqa: BLE001 - zip, zlib or NumPy: compute again, never stop
         logger.warning("%s: unreadable cache (%s); computing it again", path, exc)
         return None
 
 
-def write_cached(kind: str | Path, key: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Keep ``arrays`` for ``key`` (:func:`cached`), written atomically with a checksum; returns them. A cache that
-    cannot be written (the folder is a file, the disk is full) costs a warning, never the arrays.
+def write_cached(kind: str | Path, key: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Keep ``arrays`` for ``key`` (:func:`cached`), written atomically with a checksum; returns
+    them. A cache that cannot be written (the folder is a file, the disk is full) costs a warning,
+    never the arrays.
 
     Examples
     --------
@@ -140,20 +144,24 @@ def write_cached(kind: str | Path, key: Any, arrays: dict[str, np.ndarray]) -> d
         logger.warning("the cache folder cannot be used (%s); going on without it", exc)
         return arrays
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, check=np.array(digest(name, *(arrays[k] for k in sorted(arrays)))), **arrays)
+    check = digest(name, *(arrays[k] for k in sorted(arrays)))
+    np.savez_compressed(buffer, check=np.array(check), **arrays)
     try:
         write_atomic(path, buffer.getvalue())
     except OSError as exc:  # read-only or full: what was computed is used all the same
-        logger.warning("%s: cannot write the cache (%s); going on without it", path, exc.strerror or exc)
+        logger.warning("%s: cannot write the cache (%s); going on without it", path,
+                       exc.strerror or exc)
     return arrays
 
 
-def cached(kind: str | Path, key: Any, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """``compute()``'s arrays, kept in ``cache_dir(kind)`` under a digest of ``key`` and read from there next time.
+def cached(kind: str | Path, key: Any, compute: Callable[[], dict]) -> dict[str, np.ndarray]:
+    """``compute()``'s arrays, kept in ``cache_dir(kind)`` under a digest of ``key``, read from
+    there next time.
 
-    ``key``: JSON-able values the arrays depend on (for data, its :func:`digest`). An entry holds a checksum of its
-    key and arrays: one that is unreadable, altered or written for another key is computed again, with a warning.
-    When the cache cannot be used (the folder is a file, the disk is full), the arrays are computed all the same.
+    ``key``: JSON-able values the arrays depend on (for data, its :func:`digest`). An entry holds a
+    checksum of its key and arrays: one that is unreadable, altered or written for another key is
+    computed again, with a warning. When the cache cannot be used (the folder is a file, the disk is
+    full), the arrays are computed all the same.
 
     Examples
     --------
@@ -291,12 +299,13 @@ _WATCHDOG: list[threading.Thread] = []
 
 
 def in_workers(task: Callable, calls: list[tuple], *, n_jobs: int) -> Iterator[tuple[int, Any]]:
-    """``(i, task(*calls[i]))`` for every call, as they finish: in ``n_jobs`` joblib worker processes (-1: one per
-    core; 1: here, in order), the first call here before any worker starts.
+    """``(i, task(*calls[i]))`` for every call, as they finish: in ``n_jobs`` joblib worker
+    processes (-1: one per core; 1: here, in order), the first call here before any worker starts.
 
-    The first call here: numba compiles and caches librosa's code once, where workers compiling it at the same time on
-    a fresh install can crash (numba/numba#10128). A worker stops as soon as this process is gone: one killed with
-    SIGKILL cannot stop its workers, and joblib's (loky's) would go on computing for nobody.
+    The first call here: numba compiles and caches librosa's code once, where workers compiling it
+    at the same time on a fresh install can crash (numba/numba#10128). A worker stops as soon as
+    this process is gone: one killed with SIGKILL cannot stop its workers, and joblib's (loky's)
+    would go on computing for nobody.
 
     Examples
     --------
@@ -308,12 +317,15 @@ def in_workers(task: Callable, calls: list[tuple], *, n_jobs: int) -> Iterator[t
     if n_jobs != 1 and len(calls) > 1:
         from joblib import Parallel, delayed  # here: importing joblib sets KMP_INIT_AT_FORK
 
-        parallel = Parallel(n_jobs=min(len(calls) - 1, n_jobs) if n_jobs > 0 else n_jobs, return_as="generator_unordered")
-        yield from parallel(delayed(_in_worker)(os.getpid(), i, task, call) for i, call in enumerate(calls[1:], 1))
+        jobs = min(len(calls) - 1, n_jobs) if n_jobs > 0 else n_jobs
+        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+        yield from parallel(delayed(_in_worker)(os.getpid(), i, task, call)
+                            for i, call in enumerate(calls[1:], 1))
 
 
 def _in_worker(parent: int, i: int, task: Callable, call: tuple) -> tuple[int, Any]:
-    """One call in a worker process started by process ``parent``, which it does not outlive (a watching thread)."""
+    """One call in a worker process started by ``parent``, which it does not outlive (a thread
+    watches)."""
     if not _WATCHDOG and os.getppid() == parent:
         def watch() -> None:
             while os.getppid() == parent:

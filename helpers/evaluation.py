@@ -10,7 +10,7 @@ import pandas as pd
 
 from .errors import CourseError, not_a_command
 
-__all__ = ["compare_with_published", "require_classes", "group_train_val_test_split", "split_summary", "vote",
+__all__ = ["compare_with_published", "group_train_val_test_split", "split_summary", "vote",
            "clip_level", "evaluate"]
 
 
@@ -53,33 +53,6 @@ def compare_with_published(rows: Iterable[Sequence[Any] | Mapping[str, Any]], *,
     table["difference"] = table["ours"] - table["published"]
     table["match"] = np.isclose(table["ours_rounded"], table["published"].round(decimals), rtol=0, atol=1e-12)
     return table
-
-
-def require_classes(groups: Sequence, labels: Sequence, *, min_groups: int = 3, names: Sequence | None = None) -> None:
-    """Refuse data that a classifier cannot learn from and be tested on, before any training.
-
-    ``groups`` and ``labels`` give every row's clip and class; ``names[label]`` (optional) names a class in
-    the message. Raises :class:`CourseError` with fewer than two classes, or naming the classes with fewer
-    than ``min_groups`` clips (3: one each for training, validation and test).
-
-    Examples
-    --------
-    >>> require_classes(["a", "b", "c", "d", "e", "f"], [0, 0, 0, 1, 1, 1])
-    >>> require_classes(["a", "b", "c"], [0, 0, 0])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    helpers.errors.CourseError: only one genre (0) in the data: ...
-    """
-    per_class = pd.Series(np.asarray(labels)).groupby(np.asarray(groups), sort=False).first().value_counts()
-    show = (lambda c: names[c]) if names is not None else (lambda c: c)
-    if len(per_class) < 2:
-        only = show(per_class.index[0]) if len(per_class) else "none"
-        raise CourseError(f"only one genre ({only}) in the data: a classifier needs at least two genres to learn from")
-    few = per_class[per_class < min_groups]
-    if len(few):
-        listed = ", ".join(f"{show(c)} ({n})" for c, n in few.items())
-        raise CourseError(f"too few clips for a train/validation/test split: {listed}; "
-                          f"each genre needs at least {min_groups} clips")
 
 
 def group_train_val_test_split(

@@ -79,11 +79,12 @@ def gtzan_feature_vector(y: np.ndarray, sr: int, *, reference: bool = False) -> 
     ``perceptr`` over the *samples* of the separated waveforms. ``tempo`` is
     the global tempo (BPM) that ``librosa.beat.beat_track`` reports.
 
-    ``y``: mono floating-point samples, at least ``N_FFT`` of them, at ``sr`` Hz (22,050 for GTZAN and the
-    reference table). ``reference=True`` separates with ``librosa.decompose.hpss`` and takes the tempo from
-    ``librosa.beat.beat_track``, as the classic code does: the same numbers, 3-4 times slower. Returns a dict with exactly :data:`FEATURE_COLUMNS`, in that order. Raises
-    :class:`AudioError` if ``y`` is not one-dimensional, shorter than one STFT frame, not floating point, or
-    holds NaN or infinite samples.
+    ``y``: mono floating-point samples, at least ``N_FFT`` of them, at ``sr`` Hz (22,050 for GTZAN
+    and the reference table). ``reference=True`` separates with ``librosa.decompose.hpss`` and takes
+    the tempo from ``librosa.beat.beat_track``, as the classic code does: the same numbers, 3-4
+    times slower. Returns a dict with exactly :data:`FEATURE_COLUMNS`, in that order. Raises
+    :class:`AudioError` if ``y`` is not one-dimensional, shorter than one STFT frame, not floating
+    point, or holds NaN or infinite samples.
 
     Examples
     --------
@@ -109,8 +110,10 @@ def gtzan_feature_vector(y: np.ndarray, sr: int, *, reference: bool = False) -> 
     power = magnitude**2
     log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, **frames))
     onset_envelope = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
-    tempo = (float(np.atleast_1d(librosa.beat.beat_track(onset_envelope=onset_envelope, sr=sr, hop_length=HOP_LENGTH)[0])[0])
-             if reference else _tempo(onset_envelope, sr))
+    if reference:
+        tracked, _ = librosa.beat.beat_track(onset_envelope=onset_envelope, sr=sr,
+                                             hop_length=HOP_LENGTH)
+    tempo = float(np.atleast_1d(tracked)[0]) if reference else _tempo(onset_envelope, sr)
     # harmonic / percussive separation, inverted the old way: istft without a target length, then padded
     harmonic, percussive = (
         librosa.util.fix_length(librosa.istft(part, **frames, dtype=y.dtype), size=y.shape[0])
@@ -208,12 +211,13 @@ class ExtractionResult:
 
 def _cache_key(path: str, func: Callable, settings: dict[str, Any]) -> dict[str, Any]:
     """What one file's features depend on: the function, its settings and the file's bytes."""
+    partial = repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None
     return {"version": _CACHE_VERSION, "func": _function_name(func), "settings": settings,
-            "partial": repr((func.args, func.keywords)) if isinstance(func, functools.partial) else None,
-            "file": pooch.file_hash(path, alg="sha1")}  # the bytes: a clip replaced in place is never served stale
+            "partial": partial,  # the bytes, next: a clip replaced in place is never served stale
+            "file": pooch.file_hash(path, alg="sha1")}
 
 
-def _one_file(path: str, func: Callable, settings: dict[str, Any], entry: tuple | None) -> tuple[str, Any]:
+def _one_file(path: str, func: Callable, settings: dict, entry: tuple | None) -> tuple[str, Any]:
     """Load one file, compute its features (one row, or one per segment), cache them.
 
     Returns ``("ok", rows)`` or ``("fail", reason)``. Runs single-threaded, so
@@ -236,9 +240,9 @@ def _one_file(path: str, func: Callable, settings: dict[str, Any], entry: tuple 
         return "fail", str(exc)
     except Exception as exc:  # noqa: BLE001 - a feature function can raise anything
         return "fail", f"{path}: feature function {_function_name(func)} failed ({one_line(exc, with_type=True)})"
-    if entry is not None and all(list(r) == list(rows[0]) for r in rows):  # (folder, key): kept as one table
+    if entry is not None and all(list(r) == list(rows[0]) for r in rows):  # (folder, key): a table
         write_cached(*entry, {"names": np.array(list(rows[0]), dtype=str),
-                              "values": np.array([list(r.values()) for r in rows], dtype=np.float64)})
+                              "values": np.array([list(r.values()) for r in rows], np.float64)})
     return "ok", rows
 
 
@@ -256,24 +260,26 @@ def extract_features(
 ) -> ExtractionResult:
     """Compute a feature table for many audio files: in parallel, cached, listing failures.
 
-    ``files``: a table with a ``path`` column (its other columns, e.g. ``clip_id``, ``genre``, are carried
-    into the output) or a list of paths. ``func(y, sr, **params) -> dict[str, float]`` is a module-level
-    (picklable) function. Audio is loaded mono at ``sr`` (None: each file's rate), at most ``duration``
-    seconds; with ``segment_seconds``, one row per segment (:func:`helpers.audio.segment`) with a
-    ``segment`` column. ``n_jobs``: ``joblib.Parallel`` worker processes (-1: all cores; 1: this process);
-    one file runs here first, so that numba compiles librosa's code once rather than in every worker (workers
-    compiling it at the same time on a fresh install can crash: numba/numba#10128).
+    ``files``: a table with a ``path`` column (its other columns, e.g. ``clip_id``, ``genre``, are
+    carried into the output) or a list of paths. ``func(y, sr, **params) -> dict[str, float]`` is a
+    module-level (picklable) function. Audio is loaded mono at ``sr`` (None: each file's rate), at
+    most ``duration`` seconds; with ``segment_seconds``, one row per segment
+    (:func:`helpers.audio.segment`) with a ``segment`` column. ``n_jobs``: ``joblib.Parallel``
+    worker processes (-1: all cores; 1: this process); one file runs here first, so that numba
+    compiles librosa's code once rather than in every worker (workers compiling it at the same time
+    on a fresh install can crash: numba/numba#10128).
 
     ``cache``: True (``helpers.config.cache_dir("features")``), a folder, or False. An entry
-    (:func:`helpers.config.read_cached`, one folder per function) is keyed by the function, ``params``, ``sr``,
-    ``segment_seconds``, ``duration`` and the sha1 of the file's bytes (a replaced file is computed again), and
-    is written as soon as its file is done (an interrupted run resumes); an unreadable, altered or misplaced
-    entry is logged and recomputed; failures are not cached. Files that ``files.attrs["unreadable"]`` lists (as
-    :func:`helpers.datasets.gtzan_clips` leaves them out) are reported in ``failures`` first.
+    (:func:`helpers.config.read_cached`, one folder per function) is keyed by the function,
+    ``params``, ``sr``, ``segment_seconds``, ``duration`` and the sha1 of the file's bytes (a
+    replaced file is computed again), and is written as soon as its file is done (an interrupted run
+    resumes); an unreadable, altered or misplaced entry is logged and recomputed; failures are not
+    cached. Files that ``files.attrs["unreadable"]`` lists (as :func:`helpers.datasets.gtzan_clips`
+    leaves them out) are reported in ``failures`` first.
 
     Returns an :class:`ExtractionResult` (``table``, ``failures`` with ``path`` and ``reason``,
-    ``n_cached``, ``n_computed``). Raises :class:`CourseError` if the files table has no ``path`` column or
-    a feature name clashes with one of its columns.
+    ``n_cached``, ``n_computed``). Raises :class:`CourseError` if the files table has no ``path``
+    column or a feature name clashes with one of its columns.
 
     Examples
     --------
@@ -299,19 +305,23 @@ def extract_features(
     results: dict[int, tuple[str, Any]] = {}
     todo: list[tuple[int, str, Path | None]] = []
     for i, path in enumerate(table["path"]):
-        entry = None if folder is None or not os.path.isfile(path) else (folder, _cache_key(path, func, settings))
+        entry = None if not folder or not os.path.isfile(path) else (
+            folder, _cache_key(path, func, settings))
         if entry and (stored := read_cached(*entry)) is not None:
-            results[i] = ("ok", [dict(zip(stored["names"].tolist(), row)) for row in stored["values"].tolist()])
+            names = stored["names"].tolist()
+            results[i] = ("ok", [dict(zip(names, row)) for row in stored["values"].tolist()])
             continue
         todo.append((i, path, entry))
     n_cached = len(results)
 
     with tqdm(total=len(table), initial=n_cached, disable=not progress, unit="file",
               desc=_function_name(func).rsplit(".", 1)[-1]) as bar:
-        # the smallest file first (it runs here while the workers start: see in_workers), then the biggest: a short tail
+        # the smallest file first (it runs here while the workers start: see in_workers), then the
+        # biggest: a short tail
         todo.sort(key=lambda t: -os.path.getsize(t[1]) if os.path.isfile(t[1]) else 0)
         todo = todo[-1:] + todo[:-1]
-        for j, output in in_workers(_one_file, [(path, func, settings, entry) for _, path, entry in todo], n_jobs=n_jobs):
+        calls = [(path, func, settings, entry) for _, path, entry in todo]
+        for j, output in in_workers(_one_file, calls, n_jobs=n_jobs):
             results[todo[j][0]] = output
             bar.update(1)
 

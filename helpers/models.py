@@ -115,7 +115,8 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
     return segment(y, sr=sr, seconds=segment_seconds, source=path)
 
 
-def _clip_features(path: str, sr: int, seconds: float, spec: dict, change: tuple | None = None) -> np.ndarray | str:
+def _clip_features(path: str, sr: int, seconds: float, spec: dict,
+                   change: tuple | None = None) -> np.ndarray | str:
     """Features of one clip (changed by :func:`helpers.audio.augment` with ``change = (kind, amount, seed)``), or
     why it cannot be used."""
     try:
@@ -140,18 +141,20 @@ def _content_key(clips: pd.DataFrame, settings: list) -> str:
 
 def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFAULT_SR, segment_seconds: float = 3.0,
                     cache: bool = True, n_jobs: int | None = None, progress: bool = False) -> dict[str, Any]:
-    """Cut every clip into segments and compute their features (cached, keyed by the clips' content).
+    """Cut every clip into segments and compute their features (cached, keyed by the clips'
+    content).
 
-    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`), and optionally
-    ``augment``: ``(kind, amount, seed)`` for each clip, changed by :func:`helpers.audio.augment`; a clip
-    shorter than one segment is skipped. The arrays are cached (:func:`helpers.config.cached`, in
-    ``build/cache/segments/``), keyed by the settings, clip ids, genres and file contents; ``cache=False`` computes
-    them afresh. ``n_jobs``: joblib workers (default 1 below 200 clips, else 2).
+    ``clips`` has columns ``clip_id``, ``genre``, ``path`` (:func:`helpers.datasets.gtzan_clips`),
+    and optionally ``augment``: ``(kind, amount, seed)`` for each clip, changed by
+    :func:`helpers.audio.augment`; a clip shorter than one segment is skipped. The arrays are cached
+    (:func:`helpers.config.cached`, in ``build/cache/segments/``), keyed by the settings, clip ids,
+    genres and file contents; ``cache=False`` computes them afresh. ``n_jobs``: joblib workers
+    (default 1 below 200 clips, else 2).
 
-    Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``, ``spec``,
-    ``sample_rate``, ``segment_seconds`` and ``skipped``: one line per clip left out, naming its file and why
-    (the same lines as :func:`helpers.features.extract_features`' failures), the files that
-    ``clips.attrs["unreadable"]`` lists (:func:`helpers.datasets.gtzan_clips`) first.
+    Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``,
+    ``spec``, ``sample_rate``, ``segment_seconds`` and ``skipped``: one line per clip left out,
+    naming its file and why (the same lines as :func:`helpers.features.extract_features`' failures),
+    the files that ``clips.attrs["unreadable"]`` lists (:func:`helpers.datasets.gtzan_clips`) first.
 
     Examples
     --------
@@ -171,18 +174,20 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         genres = [g for g in GTZAN_GENRES if g in found] + sorted(found - set(GTZAN_GENRES))
         rows = list(clips[["clip_id", "genre", "path"]].itertuples(index=False, name=None))
         calls = [(str(p), sr, segment_seconds, spec, c) for (_, _, p), c in zip(rows, changes)]
-        done = dict(tqdm(in_workers(_clip_features, calls, n_jobs=n_jobs or (1 if len(rows) < 200 else 2)),
-                         total=len(calls), disable=not progress, unit="clip"))
+        jobs = n_jobs or (1 if len(rows) < 200 else 2)
+        done = dict(tqdm(in_workers(_clip_features, calls, n_jobs=jobs), total=len(calls),
+                         disable=not progress, unit="clip"))
         results = [done[i] for i in range(len(calls))]
         kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
         skipped = [r for r in results if isinstance(r, str)]
         if not kept:
-            raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s segment: "
-                              f"{'; '.join(listed + skipped)}")
+            raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s "
+                              f"segment: {'; '.join(listed + skipped)}")
+        label = [np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]
         return {"X": np.concatenate([r for _, _, r in kept]).astype(np.float32),
-                "y": np.concatenate([np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]),
+                "y": np.concatenate(label),
                 "genres": np.array(genres, dtype=str), "skipped": np.array(skipped, dtype=str),
-                "clip_id": np.concatenate([np.full(len(r), c, dtype=object) for c, _, r in kept]).astype(str)}
+                "clip_id": np.concatenate([np.full(len(r), c) for c, _, r in kept]).astype(str)}
 
     ds = cached("segments", key, compute) if cache else compute()
     return {**ds, **meta, "skipped": listed + ds["skipped"].tolist()}
@@ -190,23 +195,25 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
 
 #: The training copies of ``python -m machinery.train transfer`` (issue 29): one per kind for each training clip, its
 #: amount drawn uniformly from the range (a pitch shift up or down): the ways a learner's recordings differ from GTZAN.
-AUGMENTATIONS = {"noise": (0.0, 20.0), "band": (6000.0, 12000.0), "pitch": (0.5, 2.5), "tempo": (0.85, 1.15),
-                 "mp3": (0.6, 0.95)}
-AUGMENTED = ("copies of each training clip with white noise (0-20 dB SNR), a band limit (resampled to 6-12 kHz), "
-             "a pitch shift (0.5-2.5 semitones up or down), a tempo change (0.85-1.15 times) and MP3 coding "
-             "(about 16-64 kbit/s)")
+AUGMENTATIONS = {"noise": (0.0, 20.0), "band": (6000.0, 12000.0), "pitch": (0.5, 2.5),
+                 "tempo": (0.85, 1.15), "mp3": (0.6, 0.95)}
+AUGMENTED = ("copies of each training clip with white noise (0-20 dB SNR), a band limit "
+             "(resampled to 6-12 kHz), a pitch shift (0.5-2.5 semitones up or down), a tempo "
+             "change (0.85-1.15 times) and MP3 coding (about 16-64 kbit/s)")
 
 
 def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[str, np.ndarray], *, seed: int,
                          kinds: tuple[str, ...] = tuple(AUGMENTATIONS)) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Add a changed copy of every training clip for each of ``kinds`` (the transfer model's augmentation, issue 29).
+    """Add a changed copy of every training clip for each of ``kinds`` (the transfer model's
+    augmentation, issue 29).
 
-    ``ds``: :func:`segment_dataset` of ``clips``; ``parts``: its rows' ``train`` and ``val`` indices. Each clip
-    of ``parts["train"]`` (never a validation or test clip) gets, per kind, an amount drawn from
-    :data:`AUGMENTATIONS` with ``seed`` (white noise at 0-20 dB SNR, a band limit of 6-12 kHz resampling, a pitch
-    shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the tempo, MP3 at libsndfile's compression level 0.6-0.95:
-    :func:`helpers.audio.augment`); its features
-    are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows, then the copies' rows (``parts["augmented"]``).
+    ``ds``: :func:`segment_dataset` of ``clips``; ``parts``: its rows' ``train`` and ``val``
+    indices. Each clip of ``parts["train"]`` (never a validation or test clip) gets, per kind, an
+    amount drawn from :data:`AUGMENTATIONS` with ``seed`` (white noise at 0-20 dB SNR, a band limit
+    of 6-12 kHz resampling, a pitch shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the
+    tempo, MP3 at libsndfile's compression level 0.6-0.95: :func:`helpers.audio.augment`); its
+    features are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows, then the copies'
+    rows (``parts["augmented"]``).
 
     Examples
     --------

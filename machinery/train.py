@@ -20,22 +20,24 @@ if __name__ == "__main__":  # first: Ctrl-C while the imports below load is one 
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from helpers.audio import DEFAULT_SR
 from helpers.config import cached, digest, import_tensorflow, seed_everything
 from helpers.datasets import gtzan_clips
 from helpers.errors import CourseError
-from helpers.evaluation import evaluate, group_train_val_test_split, require_classes
+from helpers.evaluation import evaluate, group_train_val_test_split
 from helpers.models import (AUGMENTED, CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, add_augmented_copies,
                             build_cnn, build_lstm, mahalanobis, model_input, segment_dataset)
 from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model, load_tagger
 
-from .clips import CLIP_RECORD, changed_clips
 from . import on_interrupt
+from .clips import CLIP_RECORD, changed_clips
 from .modelio import save_model
 
 __all__ = ["KINDS", "fit_model", "unsure_statistics", "main"]
@@ -45,6 +47,33 @@ _DEFAULT_EPOCHS, _DEFAULT_SEED = 40, 42
 #: embeddings (:func:`fit_model`), no network to build.
 KINDS = {"lstm": (MFCC_SPEC, build_lstm, DEFAULT_SR, 3.0), "cnn": (CNN_SPEC, build_cnn, DEFAULT_SR, 3.0),
          "transfer": (TRANSFER_SPEC, None, MUSICNN_SR, PATCH_SECONDS)}
+
+
+def _require_classes(groups: Sequence, labels: Sequence, *, min_groups: int = 3, names: Sequence | None = None) -> None:
+    """Refuse data that a classifier cannot learn from and be tested on, before any training.
+
+    ``groups`` and ``labels`` give every row's clip and class; ``names[label]`` (optional) names a class in
+    the message. Raises :class:`CourseError` with fewer than two classes, or naming the classes with fewer
+    than ``min_groups`` clips (3: one each for training, validation and test).
+
+    Examples
+    --------
+    >>> _require_classes(["a", "b", "c", "d", "e", "f"], [0, 0, 0, 1, 1, 1])
+    >>> _require_classes(["a", "b", "c"], [0, 0, 0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    helpers.errors.CourseError: only one genre (0) in the data: ...
+    """
+    per_class = pd.Series(np.asarray(labels)).groupby(np.asarray(groups), sort=False).first().value_counts()
+    show = (lambda c: names[c]) if names is not None else (lambda c: c)
+    if len(per_class) < 2:
+        only = show(per_class.index[0]) if len(per_class) else "none"
+        raise CourseError(f"only one genre ({only}) in the data: a classifier needs at least two genres to learn from")
+    few = per_class[per_class < min_groups]
+    if len(few):
+        listed = ", ".join(f"{show(c)} ({n})" for c, n in few.items())
+        raise CourseError(f"too few clips for a train/validation/test split: {listed}; "
+                          f"each genre needs at least {min_groups} clips")
 
 
 def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], *, epochs: int = _DEFAULT_EPOCHS,
@@ -177,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"data: {len(clips)} GTZAN clips -> {len(ds['y'])} segments of {ds['segment_seconds']:g} s, "
           f"{len(ds['genres'])} genres; skipped {len(ds['skipped'])} clip(s)")
     print("".join(f"  skipped {line}\n" for line in ds["skipped"]), end="")
-    require_classes(ds["clip_id"], ds["y"], names=ds["genres"])
+    _require_classes(ds["clip_id"], ds["y"], names=ds["genres"])
     tr, va, te = group_train_val_test_split(ds["clip_id"], labels=ds["y"], val_size=VAL_SIZE, test_size=TEST_SIZE, seed=args.seed)
     split = (f"random split by clip, stratified by genre, 60/15/25 (seed {args.seed}): "
              f"{len(set(ds['clip_id'][tr]))}/{len(set(ds['clip_id'][va]))}/{len(set(ds['clip_id'][te]))} clips")

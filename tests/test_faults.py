@@ -24,7 +24,7 @@ from machinery import modelio  # noqa: E402
 from machinery import train as train_cli  # noqa: E402
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
-from helpers.evaluation import require_classes  # noqa: E402
+from machinery.train import _require_classes as require_classes  # noqa: E402
 from helpers.models import MFCC_SPEC, build_lstm, check_spec, segment_dataset  # noqa: E402
 
 from .conftest import SR, rewrite_metadata, sine  # noqa: E402

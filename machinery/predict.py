@@ -2,7 +2,9 @@
 
 ``python -m machinery.predict FILE [FILE ...] --model PATH [--json] [--segments]`` prints each file's genre and
 top-3 probabilities: the file (wav, flac, ogg, mp3, au; any channels and sample rate) is cut into back-to-back
-segments of the model's length and the segments' probabilities are averaged. A transfer model trained since
+segments of the model's length and the segments' probabilities are averaged, leaving out segments over
+:data:`QUIET_DB` dB quieter than the file's loudest (silence and near-silence, which the models would answer
+with a genre all the same). A transfer model trained since
 issue 29 also says whether it is unsure (:func:`is_unsure`); ``--segments`` adds each segment's genre. A missing, empty, non-audio,
 corrupt, silent or too-short file gets one line naming it and the reason; the other files are still
 classified. Exit status: 0 when every file was classified, 1 when any failed, 2 for usage errors.
@@ -30,7 +32,13 @@ from helpers.models import mahalanobis
 from . import on_interrupt
 from .modelio import load_model, prepare_features, read_metadata
 
-__all__ = ["MAX_SECONDS", "is_unsure", "predict_file", "main"]
+__all__ = ["MAX_SECONDS", "QUIET_DB", "is_unsure", "predict_file", "main"]
+
+#: A segment whose RMS is more than this many dB below the file's loudest segment is "quiet": silence or
+#: near-silence between or after the music. Its genre says nothing about the music (a model answers jazz for
+#: digital silence and metal for faint noise: issue 29), so it is left out of the file's average. 40 dB leaves in
+#: the quiet passages of music (a few seconds' average rarely lies more than 30 dB below the loudest).
+QUIET_DB = 40.0
 
 
 def is_unsure(z: np.ndarray, proba: np.ndarray, stats: dict[str, Any]) -> tuple[bool, str]:
@@ -74,6 +82,8 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
     (10 minutes) is classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
     segment ``start``, ``end`` (seconds), ``genre`` and ``probabilities``; when the file does not end on a
     segment boundary a last segment ends at the file's end, overlapping the one before (not in the average).
+    Segments over :data:`QUIET_DB` dB quieter than the loudest are left out of the average and of the unsure
+    decision: ``note`` counts them, ``segments`` does not, and their timeline entries have ``"quiet": true``.
 
     Examples
     --------
@@ -94,6 +104,11 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
         segs = segment(y, sr=sr, seconds=seconds, source=path)
         n, length = len(segs), segs.shape[1]
         batch = np.vstack([segs, y[None, -length:]]) if segments and len(y) > n * length else segs
+        level = 10 * np.log10(np.maximum(np.mean(np.square(batch, dtype=np.float64), axis=1), 1e-20))
+        quiet = level < level[:n].max() - QUIET_DB  # per row of the batch; never the loudest segment
+        if quiet[:n].any():
+            out["note"] = "; ".join([*([out["note"]] if "note" in out else []), f"{int(quiet[:n].sum())} quiet "
+                                     f"segment(s), over {QUIET_DB:g} dB below the loudest, left out"])
         with np.errstate(over="ignore", invalid="ignore"):  # checked below, in one line instead of warnings
             x = prepare_features(batch, metadata)
         if not np.isfinite(x).all():
@@ -101,21 +116,24 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
                              "audio lies within -1..1)")
         outputs = (_with_embedding(model) if "unsure" in out else model).predict(x, verbose=0)
         proba = np.asarray(outputs[0] if "unsure" in out else outputs, dtype=np.float64)
+        kept = np.flatnonzero(~quiet[:n])  # the segments the file's answer averages
         if "unsure" in out:
-            out["unsure"], out["unsure_reason"] = is_unsure(outputs[1][:n], proba[:n].mean(axis=0), metadata["unsure"])
+            out["unsure"], out["unsure_reason"] = is_unsure(outputs[1][kept], proba[kept].mean(axis=0),
+                                                            metadata["unsure"])
     except Exception as exc:  # noqa: BLE001 - report, never crash on one file
         text = " ".join(str(exc).split()) or type(exc).__name__
         text = text if isinstance(exc, AudioError) else f"cannot be classified ({type(exc).__name__}: {text})"
         return {**out, "error": _text(text if str(path) in text else f"{path}: {text}")}
-    mean = proba[:n].mean(axis=0)
+    mean = proba[kept].mean(axis=0)
     if not np.isfinite(mean).all():
         return {**out, "error": f"{out['file']}: the model gave probabilities that are not finite numbers",
                 **({"unsure": None, "unsure_reason": None} if "unsure" in out else {})}
     if segments:
         starts = [i * length for i in range(n)] + [len(y) - length] * (len(proba) - n)
         out["timeline"] = [{"start": round(s / sr, 3), "end": round((s + length) / sr, 3), "genre": genres[int(p.argmax())],
-                            "probabilities": {g: round(float(q), 6) for g, q in zip(genres, p)}} for s, p in zip(starts, proba)]
-    return {**out, "genre": genres[int(mean.argmax())], "segments": int(n),
+                            "probabilities": {g: round(float(v), 6) for g, v in zip(genres, p)}, **({"quiet": True} if q else {})}
+                           for s, p, q in zip(starts, proba, quiet)]
+    return {**out, "genre": genres[int(mean.argmax())], "segments": len(kept),
             "probabilities": {g: round(float(p), 6) for g, p in zip(genres, mean)}}
 
 
@@ -148,7 +166,7 @@ def _format_result(result: dict[str, Any], top: int = 3) -> str:
     n = result["segments"]
     mark = f" unsure: {result['unsure_reason']}" if result.get("unsure") else ""
     timeline = "".join(f"\n  {s['start']:.2f}-{s['end']:.2f} s: {s['genre']} {s['probabilities'][s['genre']]:.2f}"
-                       for s in result.get("timeline") or [])
+                       + (" (quiet: not counted)" if s.get("quiet") else "") for s in result.get("timeline") or [])
     note = f" ({result['note']})" if result.get("note") else ""
     return f"{result['file']}: {result['genre']} ({probs}; {n} segment{'' if n == 1 else 's'}){note}{mark}{timeline}"
 

@@ -71,7 +71,8 @@ def _with_embedding(model: Any) -> Any:
     return keras.Model(model.input, [model.output, model.get_layer("normalise").output])
 
 
-def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], *, segments: bool = False) -> dict[str, Any]:
+def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], *, segments: bool = False,
+                 quiet_db: float | None = QUIET_DB) -> dict[str, Any]:
     """Classify one audio file with a model and metadata from :func:`machinery.modelio.load_model`; never raises.
 
     Returns a dict: ``file``, ``genre`` (None on error), ``probabilities`` (genre -> mean over the segments;
@@ -82,8 +83,9 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
     (10 minutes) is classified on its beginning, and ``note`` says so. ``segments=True`` adds ``timeline``: per
     segment ``start``, ``end`` (seconds), ``genre`` and ``probabilities``; when the file does not end on a
     segment boundary a last segment ends at the file's end, overlapping the one before (not in the average).
-    Segments over :data:`QUIET_DB` dB quieter than the loudest are left out of the average and of the unsure
-    decision: ``note`` counts them, ``segments`` does not, and their timeline entries have ``"quiet": true``.
+    Segments over ``quiet_db`` dB (:data:`QUIET_DB`) quieter than the loudest are left out of the average and of
+    the unsure decision: ``note`` counts them, ``segments`` does not, and their timeline entries have
+    ``"quiet": true``; ``quiet_db=None`` counts every segment.
 
     Examples
     --------
@@ -105,10 +107,10 @@ def predict_file(path: str | os.PathLike, model: Any, metadata: dict[str, Any], 
         n, length = len(segs), segs.shape[1]
         batch = np.vstack([segs, y[None, -length:]]) if segments and len(y) > n * length else segs
         level = 10 * np.log10(np.maximum(np.mean(np.square(batch, dtype=np.float64), axis=1), 1e-20))
-        quiet = level < level[:n].max() - QUIET_DB  # per row of the batch; never the loudest segment
+        quiet = level < level[:n].max() - (np.inf if quiet_db is None else quiet_db)  # never the loudest
         if quiet[:n].any():
             out["note"] = "; ".join([*([out["note"]] if "note" in out else []), f"{int(quiet[:n].sum())} quiet "
-                                     f"segment(s), over {QUIET_DB:g} dB below the loudest, left out"])
+                                     f"segment(s), over {quiet_db:g} dB below the loudest, left out"])
         with np.errstate(over="ignore", invalid="ignore"):  # checked below, in one line instead of warnings
             x = prepare_features(batch, metadata)
         if not np.isfinite(x).all():

@@ -136,6 +136,8 @@ def test_silence_after_the_music_is_left_out_of_the_answer(loaded, transfer, tmp
     assert padded["segments"] == clean["segments"] + 1  # the music's last part, now a whole segment with the tail
     assert f"{sum(s.get('quiet', False) for s in padded['timeline'][:-1])} quiet segment(s), over 40 dB" in padded["note"]
     assert "(quiet: not counted)" in _format_result(padded).splitlines()[-1]
+    counted = predict_file(tmp_path / "padded.wav", model, meta, quiet_db=None)  # as before: every segment
+    assert counted["segments"] == padded["segments"] + len(quiet) - 1 and "note" not in counted
     assert "note" not in clean and all("quiet" not in s for s in predict_file(transfer[2][0], model, meta,
                                                                               segments=True)["timeline"])
 

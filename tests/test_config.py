@@ -83,6 +83,9 @@ def test_in_workers_runs_the_first_call_here_and_the_others_in_workers():
     here = list(config.in_workers(_pid_and_square, calls, n_jobs=1))
     assert [i for i, _ in here] == [0, 1, 2, 3] and {pid for _, (pid, _) in here} == {os.getpid()}
     assert list(config.in_workers(_pid_and_square, [], n_jobs=2)) == []
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # no idle pool left behind to time out under a later test's jobs
 
 
 def _pid_and_square(x):

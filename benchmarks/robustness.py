@@ -25,8 +25,8 @@ Two blocks, for seeds 42 and 1:
   no choice looked at. For ``after`` it also reports how many test clips ``machinery.predict`` would call
   unsure.
 
-The tagger's embeddings are cached by patch content (``helpers.config.cached``, in ``$COURSE_CACHE_DIR/embeddings``,
-as ``fit_model`` caches them), so a rerun costs minutes less::
+The tagger's embeddings are cached by patch content (``machinery.train.tagger_embeddings``, in
+``$COURSE_CACHE_DIR/embeddings``, as ``fit_model`` caches them), so a rerun costs minutes less::
 
     COURSE_DATA_DIR=../shared/data nice .venv/bin/python benchmarks/robustness.py [--seeds 42 1]
 
@@ -35,6 +35,7 @@ Writes ``benchmarks/robustness.csv`` (one row per block, seed, model and conditi
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -50,7 +51,7 @@ import pandas as pd  # noqa: E402
 
 from helpers import models  # noqa: E402
 from helpers.audio import add_noise, augment, load_audio, segment  # noqa: E402
-from helpers.config import cached, digest, import_tensorflow  # noqa: E402
+from helpers.config import import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
@@ -108,11 +109,7 @@ def main() -> int:
     import_tensorflow()
     start = time.time()
     tagger = embedding_model(load_tagger())
-    tagger_key = {"model": digest(tagger.to_json()), "weights": digest(*tagger.get_weights())}
-
-    def embed(P: np.ndarray) -> np.ndarray:  # the tagger's embeddings of patches P, cached by content as fit_model's
-        return cached("embeddings", {**tagger_key, "patches": digest(P)},
-                      lambda: {"E": tagger.predict(P, batch_size=64, verbose=0)})["E"]
+    embed = functools.partial(train.tagger_embeddings, tagger)  # cached by content, as fit_model's
 
     clips = gtzan_clips()
     number = {c: i for i, c in enumerate(clips["clip_id"])}

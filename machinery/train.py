@@ -40,7 +40,7 @@ from . import on_interrupt
 from .clips import CLIP_RECORD, changed_clips
 from .modelio import save_model
 
-__all__ = ["KINDS", "fit_model", "unsure_statistics", "main"]
+__all__ = ["KINDS", "fit_model", "tagger_embeddings", "unsure_statistics", "main"]
 
 _DEFAULT_EPOCHS, _DEFAULT_SEED = 40, 42
 #: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
@@ -158,6 +158,21 @@ def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.
             "false_alarms": float(np.mean(held > threshold))}
 
 
+def tagger_embeddings(base: Any, patches: np.ndarray) -> np.ndarray:
+    """``base.predict(patches)`` for the tagger's embedding model, cached (:func:`helpers.config.cached`): keyed
+    by the model's layers (``to_json``) and weights and the patches' bytes, so the same patches again skip the
+    tagger, and any change of input, weights or network computes them afresh.
+
+    Examples
+    --------
+    >>> base = embedding_model(load_tagger())  # doctest: +SKIP
+    >>> tagger_embeddings(base, np.zeros((2, 187, 96), np.float32)).shape  # doctest: +SKIP
+    (2, 640)
+    """
+    key = {"model": digest(base.to_json()), "weights": digest(*base.get_weights()), "patches": digest(patches)}
+    return cached("embeddings", key, lambda: {"E": base.predict(patches, batch_size=64, verbose=0)})["E"]
+
+
 def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
                   groups: np.ndarray | None) -> tuple[Any, dict]:
     """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
@@ -172,9 +187,7 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
-    patches = X[rows]
-    key = {"model": digest(base.to_json()), "weights": digest(*base.get_weights()), "patches": digest(patches)}
-    embeddings = cached("embeddings", key, lambda: {"E": base.predict(patches, batch_size=64, verbose=0)})["E"]
+    embeddings = tagger_embeddings(base, X[rows])
     pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
     scaler, clf = pipe
     coef, bias = clf.coef_, clf.intercept_

@@ -12,7 +12,7 @@ Measures, in one run on the same GTZAN clips (default: the 70 of the CI subset),
 (n) the fast feature function, ``gtzan_feature_vector`` as it is (running
     medians; the tempo without the beat tracker, whose numba code compiles
     in every worker): CPU time, one thread, the same audio;
-(b) ``helpers.features.extract_features`` with the fast function on ``--n-jobs``
+(b) ``machinery.extract.extract_features`` with the fast function on ``--n-jobs``
     worker processes (default 2) into an empty cache (wall time: loading and
     worker start-up counted);
 (c) the same call again, answered from the warm cache.
@@ -50,7 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.audio import load_audio  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
-from helpers.features import FEATURE_COLUMNS, extract_features, gtzan_feature_vector  # noqa: E402
+from helpers.features import FEATURE_COLUMNS, gtzan_feature_vector  # noqa: E402
+from machinery.extract import extract_features  # noqa: E402
 
 TARGET_PER_CORE = 3.0
 TARGET_2_CORES = 5.0

@@ -44,7 +44,8 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from helpers.config import atomic_path, data_dir, write_atomic  # noqa: E402
+from helpers.config import data_dir  # noqa: E402
+from machinery.store import atomic_path, write_atomic  # noqa: E402
 from helpers.datasets import GTZAN_GENRES, gtzan_clips  # noqa: E402
 
 SR, SECONDS = 22050, 30.0

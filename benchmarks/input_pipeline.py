@@ -73,7 +73,7 @@ def tfrecord_dataset(tf, files, feature_shape, *, batch_size, seed=0):
 
 def logmel_segments(clips):
     """Log-mel arrays, labels of every 3-s segment of the clips (cached under build/cache, keyed by the clip files)."""
-    from helpers.config import cache_dir
+    from machinery.store import cache_dir
     from helpers.models import CNN_SPEC, clip_segments, segment_features
 
     key = hashlib.sha1(repr((CNN_SPEC, sorted(map(str, clips["path"])))).encode()).hexdigest()[:12]

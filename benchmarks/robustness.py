@@ -7,7 +7,7 @@ Trains the transfer model the way the command line does (``segment_dataset``, th
 - ``level``: each patch scaled to -20 dBFS RMS (``TRANSFER_SPEC``), no augmentation;
 - ``noise``: ``level`` plus one noisy copy of each training clip (white noise, 0-20 dB SNR): the command line
   from the first fix of issue 29 until the next one;
-- ``after``: ``level`` plus one copy of each training clip per kind of :data:`helpers.models.AUGMENTATIONS` (noise,
+- ``after``: ``level`` plus one copy of each training clip per kind of :data:`machinery.segments.AUGMENTATIONS` (noise,
   band limit, pitch, tempo, MP3; ``add_augmented_copies``): today's command line.
 
 and reports clip accuracy (mean patch probability) on held-out clips, clean and degraded. The degradations
@@ -55,8 +55,9 @@ from helpers.config import import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
-from helpers.pretrained import MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS, embedding_model, load_tagger  # noqa: E402
-from machinery import train  # noqa: E402
+from helpers.pretrained import MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS, embedding_model  # noqa: E402
+from machinery import segments, train  # noqa: E402
+from machinery.modelio import load_tagger  # noqa: E402
 
 CONDITIONS = {
     "clean": lambda y, sr, i: y,
@@ -73,7 +74,7 @@ CONDITIONS = {
     "MP3 (24 kbit/s)": lambda y, sr, i: augment(y, sr=sr, kind="mp3", amount=0.9),
 }
 MODELS = {"before": MUSICNN_SPEC, "level": models.TRANSFER_SPEC, "noise": models.TRANSFER_SPEC, "after": models.TRANSFER_SPEC}
-KINDS = {"noise": ("noise",), "after": tuple(models.AUGMENTATIONS)}  # the models trained with augmented copies
+KINDS = {"noise": ("noise",), "after": tuple(segments.AUGMENTATIONS)}  # the models trained with augmented copies
 
 
 
@@ -115,7 +116,7 @@ def main() -> int:
     number = {c: i for i, c in enumerate(clips["clip_id"])}
     paths = dict(zip(clips["clip_id"], clips["path"].astype(str)))
     kind = train.KINDS["transfer"]
-    data = {name: models.segment_dataset(clips, spec, sr=kind[2], segment_seconds=kind[3]) for name, spec in MODELS.items()}
+    data = {name: segments.segment_dataset(clips, spec, sr=kind[2], segment_seconds=kind[3]) for name, spec in MODELS.items()}
     rows = []
     for seed in args.seeds:
         ds = data["after"]
@@ -127,7 +128,7 @@ def main() -> int:
             for name, spec in [(m, s) for m, s in MODELS.items() if m in args.models]:
                 ds = data[name]
                 X, y, fit_parts = ((ds["X"], ds["y"], parts) if name not in KINDS else
-                                   models.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
+                                   segments.add_augmented_copies(ds, clips, {"train": tr, "val": va}, seed=seed, kinds=KINDS[name]))
                 fit_parts = {**fit_parts, "val": parts["val"]}  # the copies are of training clips only
                 model, history = train.fit_model("transfer", X, y, fit_parts, seed=seed,
                                                  groups=np.r_[ds["clip_id"], np.full(len(X) - len(ds["X"]), "")])

@@ -1,7 +1,7 @@
 """Loading audio safely and cutting it into segments (used by notebooks 00-10 and the command line).
 
-Bad input (missing, empty, not audio, corrupt, silent, too short) raises :class:`~helpers.errors.AudioError`
-naming the file, instead of failing deep inside a decoder."""
+Bad input (missing, empty, not audio, corrupt, silent, too short) raises
+:class:`~helpers.errors.AudioError` naming the file, instead of failing deep inside a decoder."""
 from __future__ import annotations
 
 import contextlib
@@ -15,28 +15,31 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError, not_a_command, one_line
+from .errors import AudioError, one_line
 
 __all__ = ["DEFAULT_SR", "MAX_SECONDS", "load_audio", "header_seconds", "segment", "n_segments", "add_noise",
            "augment"]
 
 DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa's default)
-#: what the course's models read of a file at most (its first 10 minutes; :func:`load_audio`'s ``max_seconds``):
-#: memory stays bounded whatever a file's length or declared rate (``benchmarks/memory.py``)
+#: what the course's models read of a file at most (its first 10 minutes; :func:`load_audio`'s
+#: ``max_seconds``): memory stays bounded whatever a file's length or declared rate
+#: (``benchmarks/memory.py``)
 MAX_SECONDS, _MAX_RATE = 600.0, 48000
 
 
 def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bool = True, offset: float = 0.0,
                duration: float | None = None, min_duration: float | None = None,
                allow_silent: bool = True, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
-    """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default): ``(y, sr)``.
+    """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default):
+    ``(y, sr)``.
 
-    ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``; ``offset`` and
-    ``duration`` (seconds) read a part; ``max_seconds`` bounds memory: at most that many seconds and no more
-    samples than ``max_seconds`` at 48 kHz (a header declaring 2 kHz cannot make it decode hours). Raises
-    :class:`AudioError` naming the file when it is missing, a folder, empty, not a regular file (a pipe or device:
-    never opened), not decodable, without samples, shorter than ``min_duration`` seconds, or, with
-    ``allow_silent=False``, silent (RMS below -80 dBFS around the mean, so that a constant offset counts as silence).
+    ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``;
+    ``offset`` and ``duration`` (seconds) read a part; ``max_seconds`` bounds memory: at most that
+    many seconds and no more samples than ``max_seconds`` at 48 kHz (a header declaring 2 kHz cannot
+    make it decode hours). Raises :class:`AudioError` naming the file when it is missing, a folder,
+    empty, not a regular file (a pipe or device: never opened), not decodable, without samples,
+    shorter than ``min_duration`` seconds, or, with ``allow_silent=False``, silent (RMS below -80
+    dBFS around the mean, so that a constant offset counts as silence).
 
     Examples
     --------
@@ -86,8 +89,8 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
 
 
 def header_seconds(path: str | os.PathLike) -> float | None:
-    """A file's length in seconds as its header declares it, without decoding; None if libsndfile cannot tell
-    (an m4a file, not audio, not a regular file).
+    """A file's length in seconds as its header declares it, without decoding; None if libsndfile
+    cannot tell (an m4a file, not audio, not a regular file).
 
     Examples
     --------
@@ -104,7 +107,8 @@ def header_seconds(path: str | os.PathLike) -> float | None:
 
 
 def _header(source: Any) -> Any:
-    """libsndfile's ``sf.info`` of a name or an open file; None when libsndfile cannot read it (m4a)."""
+    """libsndfile's ``sf.info`` of a name or an open file; None when libsndfile cannot read it
+    (m4a)."""
     try:
         return sf.info(source)
     except (RuntimeError, sf.LibsndfileError):
@@ -120,9 +124,11 @@ def _utf8(path: Path) -> bool:
 
 
 def n_segments(n_samples: int, segment_length: int, hop_length: int | None = None) -> int:
-    """How many whole segments of ``segment_length`` samples, one every ``hop_length``, fit in ``n_samples``.
+    """How many whole segments of ``segment_length`` samples, one every ``hop_length``, fit in
+    ``n_samples``.
 
-    The course's rule: a remainder shorter than a segment is dropped. A length or hop below 1 raises AudioError.
+    The course's rule: a remainder shorter than a segment is dropped. A length or hop below 1 raises
+    AudioError.
 
     Examples
     --------
@@ -137,11 +143,12 @@ def n_segments(n_samples: int, segment_length: int, hop_length: int | None = Non
 
 def segment(y: np.ndarray, *, sr: int, seconds: float = 3.0, hop_seconds: float | None = None,
             source: str | os.PathLike | None = None) -> np.ndarray:
-    """Cut a mono signal into segments of ``seconds`` (one every ``hop_seconds``, default back to back).
+    """Cut a mono signal into segments of ``seconds`` (one every ``hop_seconds``, default back to
+    back).
 
-    Returns an array of shape ``(n_segments, round(seconds * sr))`` (copies; the remainder is dropped,
-    see :func:`n_segments`). Raises AudioError, naming ``source``, if ``y`` is not mono or is shorter
-    than one segment.
+    Returns an array of shape ``(n_segments, round(seconds * sr))`` (copies; the remainder is
+    dropped, see :func:`n_segments`). Raises AudioError, naming ``source``, if ``y`` is not mono or
+    is shorter than one segment.
 
     Examples
     --------
@@ -162,7 +169,8 @@ def segment(y: np.ndarray, *, sr: int, seconds: float = 3.0, hop_seconds: float 
 
 
 def add_noise(y: np.ndarray, *, snr_db: float, seed: int) -> np.ndarray:
-    """``y`` plus Gaussian white noise at a signal-to-noise ratio of ``snr_db`` (power over the whole signal), float32.
+    """``y`` plus Gaussian white noise at a signal-to-noise ratio of ``snr_db`` (power over the
+    whole signal), float32.
 
     Examples
     --------
@@ -208,7 +216,3 @@ def augment(y: np.ndarray, *, sr: int, kind: str, amount: float, seed: int = 0) 
         decoded, _ = sf.read(io.BytesIO(encoded.getvalue()), dtype="float32")
         return librosa.util.fix_length(decoded, size=len(y))
     raise ValueError(f"augment: kind must be noise, band, pitch, tempo or mp3, not {kind!r}")
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

@@ -1,10 +1,11 @@
 """Checks that notebooks run on results which differ from machine to machine.
 
 A figure that comes out of training (an accuracy, a number of epochs) depends on the last bits of
-floating-point rounding, which depend on the processor and the libraries' builds. Notebooks print such a
-figure in a cell whose output the tests ignore, and check it in the next cell against a band measured over
-several seeds and machines: :func:`expect_range` prints one line that is the same on every machine, or stops
-the notebook with the value and the band when a broken pipeline leaves the band.
+floating-point rounding, which depend on the processor and the libraries' builds. Notebooks print
+such a figure in a cell whose output the tests ignore, and check it in the next cell against a band
+measured over several seeds and machines: :func:`expect_range` prints one line that is the same on
+every machine, or stops the notebook with the value and the band when a broken pipeline leaves the
+band.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CourseError, not_a_command
+from .errors import CourseError
 
 __all__ = ["ResultOutOfRangeError", "exercise", "expect_range"]
 
@@ -48,9 +49,9 @@ def expect_range(value: float, low: float, high: float, *, what: str) -> None:
 
     Notes
     -----
-    With ``COURSE_RECORD_BANDS=<file>`` in the environment (``tools/seed_sweep.py`` sets it to measure the
-    bands over seeds and machines) nothing is checked: the figure and its band are appended to that file
-    as one JSON line.
+    With ``COURSE_RECORD_BANDS=<file>`` in the environment (``tools/seed_sweep.py`` sets it to
+    measure the bands over seeds and machines) nothing is checked: the figure and its band are
+    appended to that file as one JSON line.
 
     Examples
     --------
@@ -59,7 +60,8 @@ def expect_range(value: float, low: float, high: float, *, what: str) -> None:
     >>> expect_range(0.1, 0.35, 0.85, what="clip accuracy")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    helpers.check.ResultOutOfRangeError: clip accuracy is 0.1, outside the expected range 0.35-0.85 ...
+    helpers.check.ResultOutOfRangeError: clip accuracy is 0.1, outside the expected range 0.35-0.85
+    ...
     """
     if not low <= high:
         raise ValueError(f"expect_range: low ({low:g}) must not exceed high ({high:g})")
@@ -83,7 +85,8 @@ def _short(x: float) -> str:
 
 
 def _as_number(value) -> float:
-    """One number from any form a learner may give: Python or NumPy scalars, 0-d or one-element arrays, lists."""
+    """One number from any form a learner may give: Python or NumPy scalars, 0-d or one-element
+    arrays, lists."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{value!r} is text, not a number (leave out the quotes)")
     array = np.asarray(value)
@@ -95,7 +98,8 @@ def _as_number(value) -> float:
 
 
 def _number(expected: float, tol: float):
-    """A check that an answer is a number within ``tol`` of ``expected`` (says too high or too low)."""
+    """A check that an answer is a number within ``tol`` of ``expected`` (says too high or too
+    low)."""
     def check(answer):
         number = _as_number(answer)
         if abs(number - expected) <= tol:
@@ -105,7 +109,8 @@ def _number(expected: float, tol: float):
 
 
 def _truth(expected: bool, hint: str):
-    """A check that an answer is the truth value ``expected`` (Python's or NumPy's bool, or a 0-d array of one)."""
+    """A check that an answer is the truth value ``expected`` (Python's or NumPy's bool, or a 0-d
+    array of one)."""
     def check(answer):
         array = np.asarray(answer)
         if array.dtype != bool or array.size != 1:
@@ -115,7 +120,8 @@ def _truth(expected: bool, hint: str):
 
 
 def _function(cases, tol: float):
-    """A check that a function gives ``expected`` (within ``tol``) for every ``(label, args, expected)`` case."""
+    """A check that a function gives ``expected`` (within ``tol``) for every ``(label, args,
+    expected)`` case."""
     def check(answer):
         for label, args, expected in cases:
             got = answer(*args)
@@ -201,7 +207,8 @@ _NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def _solution_source(key: str) -> str:
-    """The code of exercise ``key``'s solution: the collapsed block after its check in notebook ``NN_*.ipynb``."""
+    """The code of exercise ``key``'s solution: the collapsed block after its check in notebook
+    ``NN_*.ipynb``."""
     import json
 
     folder = _NOTEBOOKS
@@ -214,10 +221,12 @@ def _solution_source(key: str) -> str:
 
 
 def _run_solution(key: str, name: str, namespace: dict) -> None:
-    """Run the solution of ``key`` on a copy of the notebook's variables, silently; raise if it fails its check.
+    """Run the solution of ``key`` on a copy of the notebook's variables, silently; raise if it
+    fails its check.
 
-    ``make test`` sets ``COURSE_CHECK_SOLUTIONS=1``, so every check cell of the learner's notebook, which
-    prints "no answer yet", also proves that the solution one click away passes, with the notebook's state.
+    ``make test`` sets ``COURSE_CHECK_SOLUTIONS=1``, so every check cell of the learner's notebook,
+    which prints "no answer yet", also proves that the solution one click away passes, with the
+    notebook's state.
     """
     import contextlib
     import io
@@ -242,8 +251,8 @@ def exercise(key: str, answer) -> bool:
         The exercise, ``"<notebook>.<number>"``, as in its heading ("Exercise 02.3").
     answer : object
         The answer: a number, a truth value or a function, as the exercise asks, in any Python or
-        NumPy form. ``...``, or a function whose body is only ``...`` (the learner's cell as it comes),
-        means not answered yet.
+        NumPy form. ``...``, or a function whose body is only ``...`` (the learner's cell as it
+        comes), means not answered yet.
 
     Returns
     -------
@@ -274,7 +283,3 @@ def exercise(key: str, answer) -> bool:
         problem = problem and f"not yet: {problem}"
     print(f"Exercise {key}: {problem or 'right'}")
     return not problem
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

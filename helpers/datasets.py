@@ -1,12 +1,13 @@
 """The course's data sets: one registry, verified copies and tidy loaders.
 
-:data:`REGISTRY` describes each data set once: what it is, its place in the data directory, its sources
-(download addresses in order, then a Kaggle copy, then a build from other data), checksums, licence and
-citation. The loaders read the data directory ``root`` (default :func:`helpers.config.data_dir`), check
-each registered file's checksum and download nothing; a missing file raises
-:class:`~helpers.errors.DataNotFoundError` naming the data set, the path and the command that fetches it.
-Fetching is the machinery's (:mod:`machinery.data`, ``python -m machinery.data status|fetch``); on Colab the
-setup cell lets the loaders call it for a data set they miss (:func:`fetch_missing_with`).
+:data:`REGISTRY` describes each data set once: what it is, its place in the data directory, its
+sources (download addresses in order, then a Kaggle copy, then a build from other data), checksums,
+licence and citation. The loaders read the data directory ``root`` (default
+:func:`helpers.config.data_dir`), check each registered file's checksum and download nothing; a
+missing file raises :class:`~helpers.errors.DataNotFoundError` naming the data set, the path and the
+command that fetches it. Fetching is the machinery's (:mod:`machinery.data`, ``python -m
+machinery.data status|fetch``); on Colab the setup cell lets the loaders call it for a data set they
+miss (:func:`fetch_missing_with`).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import pooch
 import soundfile as sf
 
 from .config import data_dir
-from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError, not_a_command
+from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError
 
 __all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "dataset_path",
            "check_hash", "check_copy", "record_path", "data_file", "fetch_missing_with",
@@ -38,7 +39,8 @@ GTZAN_SR = 22050
 
 @dataclass(frozen=True)
 class DataFile:
-    """A file: path in the data directory, addresses (``url``, then ``mirrors``), checksum (``"sha256:..."``).
+    """A file: path in the data directory, addresses (``url``, then ``mirrors``), checksum
+    (``"sha256:..."``).
 
     Examples
     --------
@@ -59,7 +61,8 @@ class DataFile:
 
 @dataclass(frozen=True)
 class KaggleCopy:
-    """A Kaggle copy: ``members`` (path on Kaggle, path here) checked against ``counts`` (glob, files).
+    """A Kaggle copy: ``members`` (path on Kaggle, path here) checked against ``counts`` (glob,
+    files).
 
     Examples
     --------
@@ -74,8 +77,9 @@ class KaggleCopy:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A data set: present when one of ``layout`` exists; fetched from ``files`` and ``archive`` (extracted
-    into ``extract_to``), then ``kaggle``, then built from other data as ``build`` says; ``manual``: how by hand.
+    """A data set: present when one of ``layout`` exists; fetched from ``files`` and ``archive``
+    (extracted into ``extract_to``), then ``kaggle``, then built from other data as ``build`` says;
+    ``manual``: how by hand.
 
     Examples
     --------
@@ -215,11 +219,13 @@ _FETCHER: list[Callable[[str, Path | None], object]] = []  # what the loaders ca
 
 
 def fetch_missing_with(fetcher: Callable[[str, Path | None], object] | None) -> None:
-    """Let the loaders call ``fetcher(name, root)`` for the data set they need before reading it (None: never).
+    """Let the loaders call ``fetcher(name, root)`` for the data set they need before reading it
+    (None: never).
 
-    By default the loaders read what is in the data directory and download nothing. The Colab setup cell calls
-    :func:`machinery.data.fetch_when_missing`, which passes :func:`machinery.data.fetch` here, so that a
-    notebook downloads (and verifies) only the data sets it uses, the first time it needs them.
+    By default the loaders read what is in the data directory and download nothing. The Colab setup
+    cell calls :func:`machinery.data.fetch_when_missing`, which passes :func:`machinery.data.fetch`
+    here, so that a notebook downloads (and verifies) only the data sets it uses, the first time it
+    needs them.
 
     Examples
     --------
@@ -229,7 +235,8 @@ def fetch_missing_with(fetcher: Callable[[str, Path | None], object] | None) -> 
 
 
 def _fetch_if_allowed(name: str, root: Path | str | None) -> None:
-    """Call the fetcher :func:`fetch_missing_with` was given, if any, for the data set a loader needs."""
+    """Call the fetcher :func:`fetch_missing_with` was given, if any, for the data set a loader
+    needs."""
     for fetcher in _FETCHER:
         fetcher(name, None if root is None else Path(root))
 
@@ -241,8 +248,8 @@ def _hash_matches(path: str, size: int, mtime_ns: int, known_hash: str) -> bool:
 
 
 def check_hash(path: Path | str, known_hash: str | None) -> Path:
-    """``path`` if it exists and matches ``known_hash`` (``"sha256:..."``; hashed once per size and mtime),
-    else DataNotFoundError or ChecksumError saying what to do.
+    """``path`` if it exists and matches ``known_hash`` (``"sha256:..."``; hashed once per size and
+    mtime), else DataNotFoundError or ChecksumError saying what to do.
 
     Examples
     --------
@@ -271,10 +278,11 @@ def record_path(path: Path) -> Path:
 
 
 def check_copy(path: Path, known_hash: str | None) -> dict | None:
-    """Verify a registered file: the published copy (None), or one built here (returns its build record).
+    """Verify a registered file: the published copy (None), or one built here (returns its build
+    record).
 
-    A file that does not match its registered checksum is accepted only when its build record says it was
-    built here and it matches the checksum recorded at build time; else ChecksumError.
+    A file that does not match its registered checksum is accepted only when its build record says
+    it was built here and it matches the checksum recorded at build time; else ChecksumError.
 
     Examples
     --------
@@ -298,7 +306,8 @@ def check_copy(path: Path, known_hash: str | None) -> dict | None:
 
 
 def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
-    """One registered file of a data set, verified against its checksum (fetched first where allowed).
+    """One registered file of a data set, verified against its checksum (fetched first where
+    allowed).
 
     Examples
     --------
@@ -323,10 +332,12 @@ def _librosa_index() -> dict:
 
 
 def librosa_example(key: str, *, hq: bool = False) -> str:
-    """Path of librosa's example recording ``key`` (``hq``: stereo 44.1 kHz) in ``<data dir>/librosa``.
+    """Path of librosa's example recording ``key`` (``hq``: stereo 44.1 kHz) in ``<data
+    dir>/librosa``.
 
-    The file ``librosa.ex(key, hq=hq)`` gives, without changing anything in librosa or the environment and
-    without downloading (unless :func:`fetch_missing_with` says how); DataNotFoundError naming the fix if missing.
+    The file ``librosa.ex(key, hq=hq)`` gives, without changing anything in librosa or the
+    environment and without downloading (unless :func:`fetch_missing_with` says how);
+    DataNotFoundError naming the fix if missing.
 
     Examples
     --------
@@ -349,10 +360,11 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
 
 
 def load_echonest(root: Path | None = None) -> pd.DataFrame:
-    """Echo Nest metrics of FMA tracks merged on ``track_id`` with their label ``genre_top`` (Rock, Hip-Hop).
+    """Echo Nest metrics of FMA tracks merged on ``track_id`` with their label ``genre_top`` (Rock,
+    Hip-Hop).
 
-    4,802 rows: ``track_id``, acousticness, danceability, energy, instrumentalness, liveness, speechiness,
-    tempo, valence and ``genre_top``.
+    4,802 rows: ``track_id``, acousticness, danceability, energy, instrumentalness, liveness,
+    speechiness, tempo, valence and ``genre_top``.
 
     Examples
     --------
@@ -369,9 +381,10 @@ _MIN_CLIP_SECONDS = 0.05  # shorter is a cut-off file: not even one 2,048-sample
 
 @cache
 def scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The clips of a GTZAN folder, and for each that cannot be decoded its path -> the one line that
-    :func:`helpers.audio.load_audio` gives (so that every list of faulty clips says the same). Cached per
-    folder (``scan_gtzan.__wrapped__(folder)`` scans afresh); :func:`gtzan_clips` is the loader to use.
+    """The clips of a GTZAN folder, and for each that cannot be decoded its path -> the one line
+    that :func:`helpers.audio.load_audio` gives (so that every list of faulty clips says the same).
+    Cached per folder (``scan_gtzan.__wrapped__(folder)`` scans afresh); :func:`gtzan_clips` is the
+    loader to use.
 
     Examples
     --------
@@ -403,13 +416,14 @@ def scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None, per_genre: int | None = None,
                 with_split: bool = True) -> pd.DataFrame:
-    """One row per GTZAN clip: ``clip_id``, ``genre``, ``path``, ``duration`` (s), ``sample_rate`` (Hz), ``split``.
+    """One row per GTZAN clip: ``clip_id``, ``genre``, ``path``, ``duration`` (s), ``sample_rate``
+    (Hz), ``split``.
 
-    Reads the Kaggle layout or the original archive's. A clip that cannot be decoded (the full Kaggle copy's
-    ``jazz.00054.wav``) or is shorter than 0.05 s (cut off) is left out, named in a warning and in
-    ``table.attrs["unreadable"]``: path -> the reason, the same line that
-    :func:`helpers.features.extract_features` and :func:`helpers.models.segment_dataset` give when they report
-    those files again.
+    Reads the Kaggle layout or the original archive's. A clip that cannot be decoded (the full
+    Kaggle copy's ``jazz.00054.wav``) or is shorter than 0.05 s (cut off) is left out, named in a
+    warning and in ``table.attrs["unreadable"]``: path -> the reason, the same line that
+    :func:`machinery.extract.extract_features` and :func:`machinery.segments.segment_dataset` give
+    when they report those files again.
 
     Parameters
     ----------
@@ -445,9 +459,9 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
     return table
 
 
-#: The course's record of the 70 clips of the CI subset: per clip, the number of 16-bit samples and their sha256
 def gtzan_split(root: Path | None = None) -> pd.Series:
-    """The fault-filtered GTZAN partition: a Series ``split``, clip id -> "train" / "valid" / "test".
+    """The fault-filtered GTZAN partition: a Series ``split``, clip id -> "train" / "valid" /
+    "test".
 
     Examples
     --------
@@ -462,10 +476,12 @@ def gtzan_split(root: Path | None = None) -> pd.Series:
 
 
 def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
-    """The GTZAN feature table: ``filename``, ``clip_id``, ``length``, 57 features, ``label`` (1,000 clips).
+    """The GTZAN feature table: ``filename``, ``clip_id``, ``length``, 57 features, ``label`` (1,000
+    clips).
 
-    Kaggle's copy (verified by its sha256) or one built here by :func:`machinery.data.build_gtzan_features` (verified by
-    the checksum in its build record); anything else raises :class:`~helpers.errors.ChecksumError`.
+    Kaggle's copy (verified by its sha256) or one built here by
+    :func:`machinery.data.build_gtzan_features` (verified by the checksum in its build record);
+    anything else raises :class:`~helpers.errors.ChecksumError`.
 
     Examples
     --------
@@ -487,7 +503,3 @@ def class_counts(labels: Iterable[str]) -> pd.DataFrame:
     """
     counts = pd.Series(list(labels)).value_counts()
     return pd.DataFrame({"count": counts, "share": (counts / counts.sum()).round(3)})
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

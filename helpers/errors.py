@@ -31,8 +31,9 @@ class AudioError(CourseError, ValueError):
 
 
 def one_line(exc: BaseException, *, with_type: bool = False) -> str:
-    """An exception as one line: the first line of its message (``"Type: message"`` with ``with_type``), or the
-    name of its type when it has no message. The course's one way to say why something failed.
+    """An exception as one line: the first line of its message (``"Type: message"`` with
+    ``with_type``), or the name of its type when it has no message. The course's one way to say why
+    something failed.
 
     Examples
     --------
@@ -44,8 +45,8 @@ def one_line(exc: BaseException, *, with_type: bool = False) -> str:
 
 
 def not_a_command(module: str) -> None:
-    """Refuse ``python -m <module>`` for a library module: one line on standard error and exit status 2
-    (instead of a silent exit 0 that looks like success).
+    """Refuse ``python -m <module>`` for a library module: one line on standard error and exit
+    status 2 (instead of a silent exit 0 that looks like success).
 
     Examples
     --------
@@ -59,7 +60,3 @@ def not_a_command(module: str) -> None:
     print(f"python -m {module}: a library module, not a command; the commands are python -m machinery.data, "
           "machinery.train and machinery.predict (each has --help)", file=sys.stderr)
     raise SystemExit(2)
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

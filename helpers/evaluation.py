@@ -1,5 +1,6 @@
-"""Honest evaluation: the clip split every model uses (a clip's segments stay on one side), clip-level
-voting over segments, a model's test accuracy per segment and per clip, published figures beside ours."""
+"""Honest evaluation: the clip split every model uses (a clip's segments stay on one side),
+clip-level voting over segments, a model's test accuracy per segment and per clip, published figures
+beside ours."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import CourseError, not_a_command
+from .errors import CourseError
 
 __all__ = ["compare_with_published", "group_train_val_test_split", "split_summary", "vote",
            "clip_level", "evaluate"]
@@ -61,11 +62,12 @@ def group_train_val_test_split(
     """Split rows into train / validation / test so that each group (clip) stays on one side.
 
     The split of ``python -m machinery.train`` and notebooks 07-09 and 11: each class's groups are
-    shuffled and split in the same proportions, at least one group per part once a class has three. The
-    default 60/15/25 gives the test part a quarter of the clips, so the held-out figure rests on as many
-    clips as we can spare (20 on the 70-clip CI subset: one clip moves it 5 points, against 10 with 15 %),
-    while 15 % is enough for early stopping. ``groups``: the clip of every row; ``labels`` (optional): its
-    class, to stratify by. Returns the sorted row indices of the three parts (disjoint, covering all rows).
+    shuffled and split in the same proportions, at least one group per part once a class has three.
+    The default 60/15/25 gives the test part a quarter of the clips, so the held-out figure rests on
+    as many clips as we can spare (20 on the 70-clip CI subset: one clip moves it 5 points, against
+    10 with 15 %), while 15 % is enough for early stopping. ``groups``: the clip of every row;
+    ``labels`` (optional): its class, to stratify by. Returns the sorted row indices of the three
+    parts (disjoint, covering all rows).
 
     Examples
     --------
@@ -113,11 +115,12 @@ def split_summary(labels: Sequence, groups: Sequence, parts: dict[str, np.ndarra
 
 
 def vote(proba: np.ndarray, groups: Sequence, *, method: str = "mean") -> pd.DataFrame:
-    """Combine per-segment class probabilities ``(n_segments, n_classes)`` into one prediction per clip.
+    """Combine per-segment class probabilities ``(n_segments, n_classes)`` into one prediction per
+    clip.
 
-    ``method="mean"`` averages the probabilities; ``"majority"`` counts each segment's top class, ties broken
-    by the mean probability. Returns one row per clip (in order of first appearance): a column per class
-    index (mean probability or vote share) and ``pred``, the winning class index.
+    ``method="mean"`` averages the probabilities; ``"majority"`` counts each segment's top class,
+    ties broken by the mean probability. Returns one row per clip (in order of first appearance): a
+    column per class index (mean probability or vote share) and ``pred``, the winning class index.
 
     Examples
     --------
@@ -139,7 +142,8 @@ def vote(proba: np.ndarray, groups: Sequence, *, method: str = "mean") -> pd.Dat
 
 
 def clip_level(proba: np.ndarray, y_true: Sequence, groups: Sequence, *, method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Clip-level true and predicted labels (one per clip, in order of first appearance); see :func:`vote`.
+    """Clip-level true and predicted labels (one per clip, in order of first appearance); see
+    :func:`vote`.
 
     Examples
     --------
@@ -169,7 +173,3 @@ def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> d
     return {"segment_accuracy": float(np.mean(proba.argmax(axis=1) == y)),
             "clip_accuracy_majority": float(np.mean(true_m == pred_m)), "clip_accuracy_mean": float(np.mean(true_p == pred_p)),
             "n_segments": int(len(y)), "n_clips": int(len(true_p)), "proba": proba, "clip_true": true_p, "clip_pred": pred_p}
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

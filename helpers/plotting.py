@@ -3,7 +3,8 @@ and a colour bar wherever colour carries a value.
 
 The functions for one signal draw into ``ax`` (a new figure when None) and return the
 :class:`matplotlib.axes.Axes`; those with a colour bar also store it as ``ax.colorbar``. The two
-figure-level functions (confusion matrices, training curves) return the figure. None calls ``plt.show()``.
+figure-level functions (confusion matrices, training curves) return the figure. None calls
+``plt.show()``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .errors import CourseError, not_a_command
+from .errors import CourseError
 
 __all__ = ["plot_waveform", "plot_spectrum", "plot_spectrogram", "plot_mfcc", "plot_confusion_matrices",
            "plot_training_curves"]
@@ -54,7 +55,8 @@ def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str = "Waveform", o
 
 def plot_spectrum(freqs: np.ndarray, magnitude: np.ndarray, *, ax=None, title: str = "Magnitude spectrum",
                   db: bool = True, log_freq: bool = True, fmin: float = 20.0, label: str | None = None):
-    """Magnitude spectrum (e.g. ``np.abs(np.fft.rfft(y))``) against frequency in Hz (``np.fft.rfftfreq``).
+    """Magnitude spectrum (e.g. ``np.abs(np.fft.rfft(y))``) against frequency in Hz
+    (``np.fft.rfftfreq``).
 
     ``db=True`` plots ``20 log10(magnitude / max)``; ``log_freq=True`` uses a
     logarithmic frequency axis from ``fmin`` Hz to the last bin (Nyquist).
@@ -82,7 +84,8 @@ def plot_spectrum(freqs: np.ndarray, magnitude: np.ndarray, *, ax=None, title: s
 def plot_spectrogram(S_db: np.ndarray, sr: int, *, hop_length: int = 512, n_fft: int | None = None,
                      y_axis: str = "log", ax=None, title: str = "Spectrogram",
                      colorbar_label: str = "Level (dB re max)", offset: float = 0.0, cmap: str = "magma"):
-    """A spectrogram already in dB (STFT or mel), ``(bins, frames)``, with ``librosa.display.specshow``.
+    """A spectrogram already in dB (STFT or mel), ``(bins, frames)``, with
+    ``librosa.display.specshow``.
 
     Time in s, frequency in Hz and a colour bar. ``y_axis`` is "log", "linear" or "mel" (for mel
     spectrograms; ticks still in Hz); ``offset`` is the time of the first frame in s (for excerpts).
@@ -110,7 +113,8 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, titl
     """MFCC matrix ``(n_mfcc, frames)``: coefficient index (from 0) against time, with a colour bar.
 
     ``label`` names the colour bar's units: pass e.g. ``"Standardised value"`` for MFCCs scaled per
-    coefficient (raw coefficient 0, the overall loudness, is far larger than the rest and swamps them).
+    coefficient (raw coefficient 0, the overall loudness, is far larger than the rest and swamps
+    them).
 
     Examples
     --------
@@ -131,7 +135,8 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, titl
 def plot_confusion_matrices(y_true: Any, predictions_by_model: Mapping[str, Any], *,
                             labels: Sequence[Any] | None = None, normalize: str | None = "true",
                             title: str = "Confusion matrices", cmap: str = "Blues", panel_size: float = 3.4):
-    """One ``sklearn.metrics.ConfusionMatrixDisplay`` panel per model, with counts and row shares written in.
+    """One ``sklearn.metrics.ConfusionMatrixDisplay`` panel per model, with counts and row shares
+    written in.
 
     Parameters
     ----------
@@ -163,7 +168,8 @@ def plot_confusion_matrices(y_true: Any, predictions_by_model: Mapping[str, Any]
     >>> [t.get_text() for t in fig.axes[0].texts]
     ['0\\n(0.00)', '1\\n(1.00)', '0\\n(0.00)', '2\\n(1.00)']
     """
-    # imported here: importing scikit-learn sets environment variables (KMP_*), and importing helpers must not
+    # imported here: importing scikit-learn sets environment variables (KMP_*), and importing
+    # helpers must not
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     if not predictions_by_model:
@@ -230,7 +236,3 @@ def plot_training_curves(histories: Mapping[str, Any], *, title: str = "Training
     fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

@@ -1,32 +1,29 @@
-"""A pretrained music tagger for transfer learning: musicnn's MSD_vgg (Pons & Serra 2019) in Keras 3.
+"""A pretrained music tagger for transfer learning: musicnn's MSD_vgg (Pons & Serra 2019) in Keras
+3.
 
-The weights are data (``musicnn`` in :data:`helpers.datasets.REGISTRY`: the ``musicnn`` 0.1.0 wheel, whose
-TensorFlow-1 checkpoints were trained to predict 50 Million Song Dataset tags). :func:`checkpoint` extracts
-one from the wheel, :func:`_build_tagger` rebuilds the network in Keras 3 layers and :func:`load_tagger` puts
-the checkpoint's weights into them. Its input, :func:`musicnn_input`, is ``log10(10000 * mel + 1)`` of 16 kHz audio,
-187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m machinery.train
-transfer`` and :mod:`machinery.predict` reuse them. The original package is not a dependency: its code is
-TensorFlow-1 graph code, and its preprocessing overflows (it takes the log in float16).
+The weights are data (``musicnn`` in :data:`helpers.datasets.REGISTRY`: the ``musicnn`` 0.1.0 wheel,
+whose TensorFlow-1 checkpoints were trained to predict 50 Million Song Dataset tags).
+:func:`build_tagger` rebuilds the network in Keras 3 layers; :func:`machinery.modelio.load_tagger`
+puts the checkpoint's weights into them. Its input, :func:`musicnn_input`, is ``log10(10000 * mel +
+1)`` of 16 kHz audio, 187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells;
+``python -m machinery.train transfer`` and :mod:`machinery.predict` reuse them. The original package
+is not a dependency: its code is TensorFlow-1 graph code, and its preprocessing overflows (it takes
+the log in float16).
 """
 from __future__ import annotations
 
-import os
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import cache_dir, write_atomic
-from .datasets import REGISTRY, data_file
-from .errors import CourseError, not_a_command
 
-__all__ = ["MUSICNN_SPEC", "MUSICNN_SR", "PATCH_SECONDS", "MSD_TAGS", "set_level", "musicnn_input", "checkpoint",
-           "load_tagger", "embedding_model"]
+__all__ = ["MUSICNN_SPEC", "MUSICNN_SR", "PATCH_SECONDS", "MSD_TAGS", "set_level", "musicnn_input", "build_tagger",
+           "embedding_model"]
 
 #: The tagger's input features: mel power of 512-sample frames every 256 samples, 96 bands.
 MUSICNN_SPEC: dict[str, Any] = {"type": "musicnn", "n_mels": 96, "n_fft": 512, "hop_length": 256}
-#: Sample rate (Hz) and frames per patch the tagger was trained with; a patch lasts 187 * 256 / 16000 s.
+#: Sample rate (Hz) and frames per patch the tagger was trained with; a patch lasts 187 * 256 /
+#: 16000 s.
 MUSICNN_SR, _FRAMES = 16000, 187
 PATCH_SECONDS = _FRAMES * MUSICNN_SPEC["hop_length"] / MUSICNN_SR
 #: The 50 Million Song Dataset tags of the output layer, in order (``musicnn/configuration.py``).
@@ -41,10 +38,11 @@ _POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2))
 
 
 def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
-    """Each row of ``segments`` ``(n, samples)`` scaled to an RMS of ``rms_dbfs`` (dB re full scale), as float32.
+    """Each row of ``segments`` ``(n, samples)`` scaled to an RMS of ``rms_dbfs`` (dB re full
+    scale), as float32.
 
-    The gain is at most 60 dB: a row quieter than ``rms_dbfs - 60`` dBFS (near silence) stays that much below
-    the target, and digital silence stays silence.
+    The gain is at most 60 dB: a row quieter than ``rms_dbfs - 60`` dBFS (near silence) stays that
+    much below the target, and digital silence stays silence.
 
     Examples
     --------
@@ -59,14 +57,16 @@ def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
 
 
 def musicnn_input(segments: np.ndarray, *, sr: int = MUSICNN_SR, spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
-    """The tagger's input for equal-length segments ``(n, samples)``: ``(n, samples // hop, n_mels)`` float32.
+    """The tagger's input for equal-length segments ``(n, samples)``: ``(n, samples // hop,
+    n_mels)`` float32.
 
-    ``log10(10000 * S + 1)`` of the mel power ``S`` (musicnn's own compression, not the dB log-mel of
-    :func:`helpers.models.segment_features`), taken in float32 (musicnn 0.1.0 casts ``S`` to float16
-    first, where ``10000 * S`` overflows to infinity above 6.55). A segment of ``PATCH_SECONDS`` gives the
-    187 frames of one patch, the frames musicnn cuts from the whole clip's spectrogram. A spec with
-    ``rms_dbfs`` (``python -m machinery.train transfer``'s) first scales each segment to that level
-    (:func:`set_level`), so that a quieter or louder copy of a recording gives the same input.
+    ``log10(10000 * S + 1)`` of the mel power ``S`` (musicnn's own compression, not the dB log-mel
+    of :func:`helpers.models.segment_features`), taken in float32 (musicnn 0.1.0 casts ``S`` to
+    float16 first, where ``10000 * S`` overflows to infinity above 6.55). A segment of
+    ``PATCH_SECONDS`` gives the 187 frames of one patch, the frames musicnn cuts from the whole
+    clip's spectrogram. A spec with ``rms_dbfs`` (``python -m machinery.train transfer``'s) first
+    scales each segment to that level (:func:`set_level`), so that a quieter or louder copy of a
+    recording gives the same input.
 
     Examples
     --------
@@ -83,71 +83,17 @@ def musicnn_input(segments: np.ndarray, *, sr: int = MUSICNN_SR, spec: dict[str,
     return np.log10(10000 * frames.astype(np.float32) + 1)
 
 
-def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None) -> str:
-    """Extract a tagger's checkpoint from the musicnn wheel (once), verify it, and return its prefix for
-    ``tf.train.load_checkpoint``.
-
-    The files go to ``<data dir>/musicnn/<model>/model.*`` (or the cache when the data directory is
-    read-only), each written atomically. They are renamed from the wheel's ``.index`` and ``.data-*``: the
-    wheel's ``checkpoint`` file names a folder on the authors' machine, so the folder cannot be opened. Each
-    call checks them against the size and sha256 in the verified wheel's ``RECORD``: a damaged or cut-short
-    file, or another model's, is extracted again with a warning.
-
-    Examples
-    --------
-    >>> Path(checkpoint()).name  # doctest: +SKIP
-    'model'
-    """
-    import base64
-    import warnings
-
-    import pooch
-
-    def recorded(path: Path, entry: str) -> bool:  # entry: "sha256=<urlsafe base64 digest>,<size>"
-        digest, size = entry.removeprefix("sha256=").rsplit(",", 1)
-        return path.is_file() and path.stat().st_size == int(size) and base64.urlsafe_b64encode(
-            bytes.fromhex(pooch.file_hash(str(path)))).rstrip(b"=").decode() == digest
-
-    wheel = data_file("musicnn", REGISTRY["musicnn"].files[0].path, root)
-    names = {".index": "model.index", ".data-00000-of-00001": "model.data-00000-of-00001"}
-    try:
-        folders = (wheel.parent / model, cache_dir("musicnn", model))
-    except OSError:  # the cache folder is unusable (a file, read-only): the data directory alone
-        folders = (wheel.parent / model,)
-    try:
-        with zipfile.ZipFile(wheel) as z:
-            lines = z.read("musicnn-0.1.0.dist-info/RECORD").decode().splitlines()
-            record = dict(line.split(",", 1) for line in lines if "," in line)
-            if None in (wanted := {new: record.get(f"musicnn/{model}/{old}") for old, new in names.items()}).values():
-                raise CourseError(f"{wheel} has no model {model!r}; it has MSD_vgg, MSD_musicnn, MTT_vgg, MTT_musicnn")
-            if ready := [f for f in folders if all(recorded(f / n, wanted[n]) for n in names.values())]:
-                return str(ready[0] / "model")
-            if found := [f for f in folders if any((f / n).exists() for n in names.values())]:
-                warnings.warn(f"{found[0]}: the {model} checkpoint differs from the wheel's record; extracting it "
-                              "again", stacklevel=2)
-            blobs = {new: z.read(f"musicnn/{model}/{old}") for old, new in names.items()}
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
-        raise CourseError(f"{wheel}: cannot read the wheel ({exc}); delete it and fetch it again") from None
-    for folder in folders:
-        try:
-            for name, blob in blobs.items():  # each atomic; the check above wants both, so a half is redone
-                write_atomic(folder / name, blob)
-            return str(folder / "model")
-        except OSError:
-            continue
-    raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into the cache folder")
-
-
-def _build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
+def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
     """The MSD_vgg network in Keras 3 layers, untrained (notebook 09 builds it in its cells).
 
-    ``(187, 96)`` log-mel -> channel axis -> ``BatchNormalization`` -> five blocks ``Conv2D(128, 3x3, same,
-    relu) -> BatchNormalization -> MaxPooling2D`` (dropout 0.25 before blocks 2-5) -> ``Flatten`` (the
-    256-value ``pool5_flat`` embedding) -> ``Dropout(0.5)`` -> ``Dense(n_tags, sigmoid)``.
+    ``(187, 96)`` log-mel -> channel axis -> ``BatchNormalization`` -> five blocks ``Conv2D(128,
+    3x3, same, relu) -> BatchNormalization -> MaxPooling2D`` (dropout 0.25 before blocks 2-5) ->
+    ``Flatten`` (the 256-value ``pool5_flat`` embedding) -> ``Dropout(0.5)`` -> ``Dense(n_tags,
+    sigmoid)``.
 
     Examples
     --------
-    >>> _build_tagger().count_params()
+    >>> build_tagger().count_params()
     607030
     """
     import keras
@@ -165,42 +111,18 @@ def _build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
     return keras.Model(inputs, layers.Dense(n_tags, activation="sigmoid", name="tags")(x), name="msd_vgg")
 
 
-def load_tagger(*, root: str | os.PathLike | None = None) -> Any:
-    """:func:`_build_tagger` with the pretrained MSD_vgg weights from :func:`checkpoint`.
-
-    Checkpoint variables map to layers by name: ``batch_normalization`` -> ``bn_input``,
-    ``batch_normalization_<i>`` -> ``bn<i>`` (gamma, beta, moving mean, moving variance), ``<i>CNN`` ->
-    ``conv<i>``, ``dense`` -> ``tags``.
-
-    Examples
-    --------
-    >>> tagger = load_tagger()  # doctest: +SKIP
-    >>> MSD_TAGS[int(tagger.predict(musicnn_input(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
-    'rock'
-    """
-    from .config import import_tensorflow
-
-    reader = import_tensorflow().train.load_checkpoint(checkpoint(root=root))
-    tagger = _build_tagger()
-    prefixes = {"bn_input": "batch_normalization", "tags": "dense", **{f"conv{i}": f"{i}CNN" for i in range(1, 6)},
-                **{f"bn{i}": f"batch_normalization_{i}" for i in range(1, 6)}}
-    for layer, prefix in prefixes.items():
-        names = ("gamma", "beta", "moving_mean", "moving_variance") if layer.startswith("bn") else ("kernel", "bias")
-        tagger.get_layer(layer).set_weights([reader.get_tensor(f"{prefix}/{name}") for name in names])
-    return tagger
-
-
 def embedding_model(tagger: Any) -> Any:
-    """A model that maps the tagger's input to a 640-value embedding: each of its five blocks' outputs
-    (after batch normalisation) averaged over time and frequency, concatenated.
+    """A model that maps the tagger's input to a 640-value embedding: each of its five blocks'
+    outputs (after batch normalisation) averaged over time and frequency, concatenated.
 
     Early blocks describe timbre and texture, late ones what the tags need; averaging every block's
-    activations is the transfer recipe of Choi, Fazekas, Sandler & Cho (ISMIR 2017), and on the course's
-    clips it classifies genres better than the last layer alone (notebook 09 compares them).
+    activations is the transfer recipe of Choi, Fazekas, Sandler & Cho (ISMIR 2017), and on the
+    course's clips it classifies genres better than the last layer alone (notebook 09 compares
+    them).
 
     Examples
     --------
-    >>> embedding_model(_build_tagger()).output.shape
+    >>> embedding_model(build_tagger()).output.shape
     (None, 640)
     """
     import keras
@@ -208,7 +130,3 @@ def embedding_model(tagger: Any) -> Any:
 
     pooled = [layers.GlobalAveragePooling2D(name=f"mean{i}")(tagger.get_layer(f"bn{i}").output) for i in range(1, 6)]
     return keras.Model(tagger.input, layers.Concatenate(name="embedding")(pooled), name="msd_vgg_embedding")
-
-
-if __name__ == "__main__":
-    not_a_command(__spec__.name)

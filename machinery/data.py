@@ -26,12 +26,13 @@ import pandas as pd
 import pooch
 
 from helpers import __version__, datasets
-from helpers.config import atomic_path, data_dir, write_atomic
+from helpers.config import data_dir
 from helpers.datasets import GTZAN_GENRES, GTZAN_SR, REGISTRY, DataFile, Dataset, KaggleCopy
 from helpers.errors import AudioError, ChecksumError, CourseError, DataNotFoundError, DownloadError, one_line
 
 from . import on_interrupt
 from .clips import CLIP_RECORD, changed_clips
+from .store import atomic_path, write_atomic
 
 __all__ = ["status", "fetch", "fetch_when_missing", "build_gtzan_features", "main"]
 
@@ -277,7 +278,7 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
                          progress: bool = False) -> Path:
     """Build ``gtzan/features_30_sec.csv`` from the GTZAN audio, without a Kaggle account; returns its path.
 
-    Runs :func:`helpers.features.extract_features` with :func:`helpers.features.gtzan_feature_vector` at
+    Runs :func:`machinery.extract.extract_features` with :func:`helpers.features.gtzan_feature_vector` at
     22,050 Hz on every clip (``n_jobs`` workers, the extractor's ``cache``, a ``progress`` bar) and writes
     Kaggle's columns in Kaggle's order atomically, with the build record ``features_30_sec.built.json``
     (versions, clips, clips left out, sha256) by which :func:`helpers.datasets.load_gtzan_features` accepts it. A clip that
@@ -288,8 +289,9 @@ def build_gtzan_features(root: Path | None = None, *, n_jobs: int = -1, cache: b
     >>> build_gtzan_features(n_jobs=2).name  # doctest: +SKIP
     'features_30_sec.csv'
     """
-    # here, not at the top: helpers.features loads librosa and joblib, which the loaders and `status` do not need
-    from helpers.features import FEATURE_COLUMNS, extract_features, gtzan_feature_vector
+    # here, not at the top: they load librosa and joblib, which the loaders and `status` do not need
+    from helpers.features import FEATURE_COLUMNS, gtzan_feature_vector
+    from machinery.extract import extract_features
 
     root = data_dir(root)
     clips, unreadable = datasets.scan_gtzan.__wrapped__(str(folder := datasets.dataset_path("gtzan", root)))  # a fresh scan

@@ -6,22 +6,31 @@ order), ``sample_rate`` (Hz), ``segment_seconds``, ``feature_spec`` (:func:`help
 command line adds ``split``, ``seed``, ``epochs_run``, ``best_epoch``, ``test_metrics`` (transfer models also
 ``augmentation`` and ``unsure``: :func:`machinery.train.unsure_statistics`, read by :func:`machinery.predict.is_unsure`). There is no mean/std:
 the model's first layer (``keras.layers.Normalization``) normalises its input.
+
+The pretrained musicnn tagger's weights are model files too: :func:`checkpoint` extracts them from the musicnn
+wheel (verified against its record), :func:`load_tagger` puts them into :func:`helpers.pretrained.build_tagger`.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pooch
 
-from helpers.config import atomic_path
+from helpers.config import import_tensorflow
+from helpers.datasets import REGISTRY, data_file
 from helpers.errors import CourseError, not_a_command, one_line
 from helpers.models import CNN_SPEC, model_input, segment_features  # noqa: F401 - CNN_SPEC: the docstring example
+from helpers.pretrained import MSD_TAGS, build_tagger, musicnn_input  # noqa: F401 - the docstring example
+from .store import atomic_path, cache_dir, write_atomic
 
-__all__ = ["save_model", "read_metadata", "load_model", "prepare_features"]
+__all__ = ["save_model", "read_metadata", "load_model", "prepare_features", "checkpoint", "load_tagger"]
 
 _METADATA_ENTRY = "course_metadata.json"
 _FORMAT = "waveforms-to-genres model 2"  # 2: normalisation inside the model (1 kept a mean/std in the metadata)
@@ -161,6 +170,80 @@ def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarr
     (2, 64, 130, 1)
     """
     return model_input(segment_features(segments, int(metadata["sample_rate"]), metadata["feature_spec"]), metadata["kind"])
+
+
+
+def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None) -> str:
+    """Extract a tagger's checkpoint from the musicnn wheel (once), verify it, and return its prefix for
+    ``tf.train.load_checkpoint``.
+
+    The files go to ``<data dir>/musicnn/<model>/model.*`` (or the cache when the data directory is
+    read-only), each written atomically. They are renamed from the wheel's ``.index`` and ``.data-*``: the
+    wheel's ``checkpoint`` file names a folder on the authors' machine, so the folder cannot be opened. Each
+    call checks them against the size and sha256 in the verified wheel's ``RECORD``: a damaged or cut-short
+    file, or another model's, is extracted again with a warning.
+
+    Examples
+    --------
+    >>> Path(checkpoint()).name  # doctest: +SKIP
+    'model'
+    """
+    def recorded(path: Path, entry: str) -> bool:  # entry: "sha256=<urlsafe base64 digest>,<size>"
+        digest, size = entry.removeprefix("sha256=").rsplit(",", 1)
+        return path.is_file() and path.stat().st_size == int(size) and base64.urlsafe_b64encode(
+            bytes.fromhex(pooch.file_hash(str(path)))).rstrip(b"=").decode() == digest
+
+    wheel = data_file("musicnn", REGISTRY["musicnn"].files[0].path, root)
+    names = {".index": "model.index", ".data-00000-of-00001": "model.data-00000-of-00001"}
+    try:
+        folders = (wheel.parent / model, cache_dir("musicnn", model))
+    except OSError:  # the cache folder is unusable (a file, read-only): the data directory alone
+        folders = (wheel.parent / model,)
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            lines = z.read("musicnn-0.1.0.dist-info/RECORD").decode().splitlines()
+            record = dict(line.split(",", 1) for line in lines if "," in line)
+            if None in (wanted := {new: record.get(f"musicnn/{model}/{old}") for old, new in names.items()}).values():
+                raise CourseError(f"{wheel} has no model {model!r}; it has MSD_vgg, MSD_musicnn, MTT_vgg, MTT_musicnn")
+            if ready := [f for f in folders if all(recorded(f / n, wanted[n]) for n in names.values())]:
+                return str(ready[0] / "model")
+            if found := [f for f in folders if any((f / n).exists() for n in names.values())]:
+                warnings.warn(f"{found[0]}: the {model} checkpoint differs from the wheel's record; extracting it "
+                              "again", stacklevel=2)
+            blobs = {new: z.read(f"musicnn/{model}/{old}") for old, new in names.items()}
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise CourseError(f"{wheel}: cannot read the wheel ({exc}); delete it and fetch it again") from None
+    for folder in folders:
+        try:
+            for name, blob in blobs.items():  # each atomic; the check above wants both, so a half is redone
+                write_atomic(folder / name, blob)
+            return str(folder / "model")
+        except OSError:
+            continue
+    raise CourseError(f"cannot write the {model} checkpoint next to {wheel} or into the cache folder")
+
+
+def load_tagger(*, root: str | os.PathLike | None = None) -> Any:
+    """:func:`build_tagger` with the pretrained MSD_vgg weights from :func:`checkpoint`.
+
+    Checkpoint variables map to layers by name: ``batch_normalization`` -> ``bn_input``,
+    ``batch_normalization_<i>`` -> ``bn<i>`` (gamma, beta, moving mean, moving variance), ``<i>CNN`` ->
+    ``conv<i>``, ``dense`` -> ``tags``.
+
+    Examples
+    --------
+    >>> tagger = load_tagger()  # doctest: +SKIP
+    >>> MSD_TAGS[int(tagger.predict(musicnn_input(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
+    'rock'
+    """
+    reader = import_tensorflow().train.load_checkpoint(checkpoint(root=root))
+    tagger = build_tagger()
+    prefixes = {"bn_input": "batch_normalization", "tags": "dense", **{f"conv{i}": f"{i}CNN" for i in range(1, 6)},
+                **{f"bn{i}": f"batch_normalization_{i}" for i in range(1, 6)}}
+    for layer, prefix in prefixes.items():
+        names = ("gamma", "beta", "moving_mean", "moving_variance") if layer.startswith("bn") else ("kernel", "bias")
+        tagger.get_layer(layer).set_weights([reader.get_tensor(f"{prefix}/{name}") for name in names])
+    return tagger
 
 
 if __name__ == "__main__":

@@ -2,13 +2,13 @@
 
 ``python -m machinery.train lstm|cnn|transfer --out FILE.keras [--data-dir DIR] [--epochs N] [--seed S]`` trains on
 every GTZAN clip in the data directory, prints the held-out accuracy and writes one ``.keras`` file for
-:mod:`machinery.predict`. Every kind runs :func:`helpers.models.segment_dataset`, the 60/15/25 clip split,
+:mod:`machinery.predict`. Every kind runs :func:`machinery.segments.segment_dataset`, the 60/15/25 clip split,
 :func:`fit_model` (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``),
 :func:`helpers.evaluation.evaluate` and :func:`machinery.modelio.save_model`. Notebooks 07 and 08 write these steps
 in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained tagger
 (:mod:`helpers.pretrained`, notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each
 training clip changed as a learner's recordings differ (noise, band limit, pitch, tempo, MP3:
-:data:`helpers.models.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with
+:data:`machinery.segments.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with
 the statistics that :func:`machinery.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
@@ -28,17 +28,19 @@ import numpy as np
 import pandas as pd
 
 from helpers.audio import DEFAULT_SR
-from helpers.config import cached, digest, import_tensorflow, seed_everything
+from helpers.config import import_tensorflow, seed_everything
 from helpers.datasets import gtzan_clips
 from helpers.errors import CourseError
 from helpers.evaluation import evaluate, group_train_val_test_split
-from helpers.models import (AUGMENTED, CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, add_augmented_copies,
-                            build_cnn, build_lstm, mahalanobis, model_input, segment_dataset)
-from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model, load_tagger
+from helpers.models import (CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, build_cnn, build_lstm,
+                            mahalanobis, model_input)
+from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model
 
 from . import on_interrupt
 from .clips import CLIP_RECORD, changed_clips
-from .modelio import save_model
+from .modelio import load_tagger, save_model
+from .segments import AUGMENTED, add_augmented_copies, segment_dataset
+from .store import cached, digest
 
 __all__ = ["KINDS", "fit_model", "tagger_embeddings", "unsure_statistics", "main"]
 
@@ -88,7 +90,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
     holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
-    tells when a recording is unlike them. The tagger's embeddings are cached (:func:`helpers.config.cached`), keyed
+    tells when a recording is unlike them. The tagger's embeddings are cached (:func:`machinery.store.cached`), keyed
     by the embedding model's layers and weights and the patches' content, so the same fit again (another run of a
     notebook) skips the tagger. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``,
     ``val_accuracy``, and ``best_epoch`` (1-based, one item).
@@ -159,7 +161,7 @@ def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, quantile: float = 0.
 
 
 def tagger_embeddings(base: Any, patches: np.ndarray) -> np.ndarray:
-    """``base.predict(patches)`` for the tagger's embedding model, cached (:func:`helpers.config.cached`): keyed
+    """``base.predict(patches)`` for the tagger's embedding model, cached (:func:`machinery.store.cached`): keyed
     by the model's layers (``to_json``) and weights and the patches' bytes, so the same patches again skip the
     tagger, and any change of input, weights or network computes them afresh.
 

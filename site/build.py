@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 import colab_cell  # noqa: E402  (tools/ is not a package)
-from helpers.config import write_atomic  # noqa: E402
+from machinery.store import write_atomic  # noqa: E402
 
 OPTIONAL_PAGES = ("GLOSSARY.md", "WORKSHOP.md")
 NOT_STATED = "not stated yet"

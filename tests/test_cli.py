@@ -304,7 +304,8 @@ def test_transfer_model_equals_the_scikit_learn_pipeline(data_root, n_classes):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from helpers.pretrained import embedding_model, load_tagger
+    from helpers.pretrained import embedding_model
+    from machinery.modelio import load_tagger
 
     if not (data_root / "musicnn").is_dir():
         pytest.skip("no musicnn weights in the data directory")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import config
+from machinery import extract, store
 
 from .conftest import dead_pid
 
@@ -32,16 +33,16 @@ def test_data_dir_blank_environment_falls_back(monkeypatch):
 
 def test_cache_dir_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "c"))
-    path = config.cache_dir("features")
+    path = store.cache_dir("features")
     assert path == (tmp_path / "c" / "features").resolve() and path.is_dir()
 
 
 def test_digest_follows_content_dtype_and_shape():
     a = np.arange(6, dtype=np.float32)
-    assert config.digest(a) == config.digest(a.copy()) == config.digest(np.arange(6, dtype=np.float32))
-    assert len({config.digest(a), config.digest(a.astype(np.float64)), config.digest(a.reshape(2, 3)),
-                config.digest(a + 1), config.digest("a"), config.digest("a", a)}) == 6
-    assert config.digest(np.array(["x", "y"], dtype=object)) == config.digest(np.array(["x", "y"]))
+    assert store.digest(a) == store.digest(a.copy()) == store.digest(np.arange(6, dtype=np.float32))
+    assert len({store.digest(a), store.digest(a.astype(np.float64)), store.digest(a.reshape(2, 3)),
+                store.digest(a + 1), store.digest("a"), store.digest("a", a)}) == 6
+    assert store.digest(np.array(["x", "y"], dtype=object)) == store.digest(np.array(["x", "y"]))
 
 
 def test_cached_computes_once_per_key_and_recomputes_what_is_damaged(monkeypatch, tmp_path, caplog):
@@ -52,37 +53,37 @@ def test_cached_computes_once_per_key_and_recomputes_what_is_damaged(monkeypatch
         calls.append(n)
         return {"x": np.arange(n, dtype=np.float32), "names": np.array(["a", "b"])}
 
-    first = config.cached("demo", {"n": 3}, lambda: compute(3))
-    again = config.cached("demo", {"n": 3}, lambda: compute(3))
+    first = store.cached("demo", {"n": 3}, lambda: compute(3))
+    again = store.cached("demo", {"n": 3}, lambda: compute(3))
     assert calls == [3] and np.array_equal(again["x"], first["x"]) and again["names"].tolist() == ["a", "b"]
-    assert config.cached("demo", {"n": 4}, lambda: compute(4))["x"].shape == (4,) and calls == [3, 4]
+    assert store.cached("demo", {"n": 4}, lambda: compute(4))["x"].shape == (4,) and calls == [3, 4]
     entries = sorted((tmp_path / "demo").glob("*.npz"))
     assert len(entries) == 2 and not list((tmp_path / "demo").glob(".*"))  # no partial file left
     other = entries[1].read_bytes()
     entries[0].write_bytes(other)  # a well-formed entry of another key
     entries[1].write_bytes(other[: len(other) // 2])  # cut short
-    config.cached("demo", {"n": 3}, lambda: compute(3))
-    config.cached("demo", {"n": 4}, lambda: compute(4))
+    store.cached("demo", {"n": 3}, lambda: compute(3))
+    store.cached("demo", {"n": 4}, lambda: compute(4))
     assert calls == [3, 4, 3, 4] and caplog.text.count("unreadable cache") == 2
-    assert config.cached("demo", {"n": 3}, lambda: compute(3))["x"].shape == (3,) and len(calls) == 4  # rewritten
+    assert store.cached("demo", {"n": 3}, lambda: compute(3))["x"].shape == (3,) and len(calls) == 4  # rewritten
 
 
 def test_cached_without_a_usable_folder_still_computes(monkeypatch, tmp_path, caplog):
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "file"))
-    assert config.cached("demo", 1, lambda: {"x": np.ones(2)})["x"].tolist() == [1.0, 1.0]
+    assert store.cached("demo", 1, lambda: {"x": np.ones(2)})["x"].tolist() == [1.0, 1.0]
     assert "cannot be used" in caplog.text
 
 
 def test_in_workers_runs_the_first_call_here_and_the_others_in_workers():
     """The warm-up before the workers (numba/numba#10128), and every call's result under its index."""
     calls = [(i,) for i in range(4)]
-    pooled = dict(config.in_workers(_pid_and_square, calls, n_jobs=2))
+    pooled = dict(extract.in_workers(_pid_and_square, calls, n_jobs=2))
     assert sorted(pooled) == [0, 1, 2, 3] and [v[1] for _, v in sorted(pooled.items())] == [0, 1, 4, 9]
     assert pooled[0][0] == os.getpid() and all(pooled[i][0] != os.getpid() for i in (1, 2, 3))
-    here = list(config.in_workers(_pid_and_square, calls, n_jobs=1))
+    here = list(extract.in_workers(_pid_and_square, calls, n_jobs=1))
     assert [i for i, _ in here] == [0, 1, 2, 3] and {pid for _, (pid, _) in here} == {os.getpid()}
-    assert list(config.in_workers(_pid_and_square, [], n_jobs=2)) == []
+    assert list(extract.in_workers(_pid_and_square, [], n_jobs=2)) == []
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=True)  # no idle pool left behind to time out under a later test's jobs
@@ -188,8 +189,8 @@ def test_build_dir_is_created_under_the_repository():
 
 def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
     target = tmp_path / "sub" / "table.csv"
-    assert config.write_atomic(target, "a,b\n") == target and target.read_text() == "a,b\n"
-    config.write_atomic(target, b"c,d\n")
+    assert store.write_atomic(target, "a,b\n") == target and target.read_text() == "a,b\n"
+    store.write_atomic(target, b"c,d\n")
     assert target.read_bytes() == b"c,d\n"
 
     def broken_fsync(fd):
@@ -197,7 +198,7 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="disk full"):
-        config.write_atomic(target, "half")
+        store.write_atomic(target, "half")
     assert target.read_text() == "c,d\n"  # the previous file is untouched
     assert [p.name for p in target.parent.iterdir()] == ["table.csv"]
 
@@ -205,13 +206,13 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
 def test_atomic_path_renames_on_success_and_removes_on_error(tmp_path):
     """The one atomic write (issue 32): what a library writes to the temporary name appears whole, or not at all."""
     target = tmp_path / "new" / "model.keras"
-    with config.atomic_path(target, suffix=".keras") as tmp:
+    with store.atomic_path(target, suffix=".keras") as tmp:
         assert tmp.parent == target.parent and tmp.name.startswith(".model.keras.") and tmp.name.endswith(".keras")
         assert not target.exists()
         tmp.write_bytes(b"whole")
     assert target.read_bytes() == b"whole"
     for fill in (lambda t: t.write_bytes(b"half"), lambda t: (t.mkdir(), (t / "inner").write_text("half"))):
-        with pytest.raises(KeyboardInterrupt), config.atomic_path(target) as tmp:
+        with pytest.raises(KeyboardInterrupt), store.atomic_path(target) as tmp:
             fill(tmp)
             raise KeyboardInterrupt
         assert target.read_bytes() == b"whole" and sorted(p.name for p in target.parent.iterdir()) == ["model.keras"]
@@ -226,8 +227,8 @@ def test_partial_files_of_killed_writers_are_removed_by_the_next_write(tmp_path)
     other = tmp_path / f".other.csv.{gone}.partial"  # another file's: not this write's business
     for p in (killed, running, other):
         p.write_text("half")
-    assert config.partial_name(target).name == f".table.csv.{os.getpid()}.partial"
-    config.write_atomic(target, "a,b\n")
+    assert store.partial_name(target).name == f".table.csv.{os.getpid()}.partial"
+    store.write_atomic(target, "a,b\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, running.name, other.name])
 
 

@@ -25,7 +25,8 @@ from machinery import train as train_cli  # noqa: E402
 from helpers.config import seed_everything  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from machinery.train import _require_classes as require_classes  # noqa: E402
-from helpers.models import MFCC_SPEC, build_lstm, check_spec, segment_dataset  # noqa: E402
+from helpers.models import MFCC_SPEC, build_lstm, check_spec  # noqa: E402
+from machinery.segments import segment_dataset  # noqa: E402
 
 from .conftest import SR, rewrite_metadata, sine  # noqa: E402
 from .test_modelio import _metadata  # noqa: E402
@@ -251,7 +252,7 @@ def test_every_module_is_a_command_with_help_or_refuses_to_run(module):
 
 _KILLED_RUN = """
 import os, sys, time
-from helpers.features import extract_features
+from machinery.extract import extract_features
 
 def slow(y, sr):
     if os.getpid() != int(os.environ["RUN_PARENT"]):  # the parent's warm-up file goes fast
@@ -277,7 +278,7 @@ def _alive(pid):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
 def test_workers_stop_when_their_parent_is_killed(tmp_path, write_wav):
     """SIGKILL cannot be caught, so the parent cannot stop its workers: they must notice and exit
-    (`helpers.config.in_workers`, which runs the tasks of extract_features and segment_dataset)."""
+    (`machinery.extract.in_workers`, which runs the tasks of extract_features and segment_dataset)."""
     import signal
     import time
 
@@ -310,7 +311,7 @@ def test_every_list_of_faulty_clips_says_the_same(tmp_path, caplog):
 
     from helpers import datasets
     from machinery import data as mdata
-    from helpers.features import extract_features
+    from machinery.extract import extract_features
 
     rock, blues = tmp_path / "gtzan" / "genres_original" / "rock", tmp_path / "gtzan" / "genres_original" / "blues"
     for folder in (rock, blues):

@@ -1,5 +1,5 @@
 """Tests of helpers.features: the 57 GTZAN features (known answers, parity with the real table) and
-extract_features (known answers, cache round trip, stale files, corrupt entries, failures listed)."""
+machinery.extract.extract_features (known answers, cache round trip, stale files, corrupt entries, failures listed)."""
 from __future__ import annotations
 
 import io
@@ -18,11 +18,9 @@ from helpers.features import (
     FEATURE_COLUMNS,
     HOP_LENGTH,
     N_FFT,
-    ExtractionResult,
-    extract_features,
-    _function_name,
     gtzan_feature_vector,
 )
+from machinery.extract import ExtractionResult, _function_name, extract_features
 from tests.conftest import SR, click_track, sine
 
 #: Parity tolerances against the reference table (measured: median ~1e-16, worst ~2e-4).

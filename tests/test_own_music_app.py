@@ -57,7 +57,7 @@ def app(tmp_path_factory):
 
     import ipywidgets as widgets
 
-    from helpers.config import write_atomic
+    from machinery.store import write_atomic
 
     shown, uploads = [], tmp_path_factory.mktemp("uploads")
     namespace = {"np": np, "Path": Path, "plt": plt, "Audio": Audio, "display": shown.append, "predict_file": predict_file,

@@ -19,8 +19,9 @@ pytest.importorskip("tensorflow")
 
 from helpers.datasets import REGISTRY  # noqa: E402
 from helpers.errors import ChecksumError, CourseError, DataNotFoundError  # noqa: E402
-from helpers.pretrained import (_FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR, _build_tagger, set_level,  # noqa: E402
-                                checkpoint, embedding_model, load_tagger, musicnn_input)
+from helpers.pretrained import (_FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR, build_tagger, set_level,  # noqa: E402
+                                embedding_model, musicnn_input)
+from machinery.modelio import checkpoint, load_tagger  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 WHEEL = "musicnn/musicnn-0.1.0-py3-none-any.whl"
@@ -77,11 +78,11 @@ def test_an_untrained_tagger_does_not_match(data_root):
         expected = ref["MSD_vgg/metal.00000.wav/tags"]
     rng = np.random.default_rng(0)
     patches = rng.uniform(0, 3, (len(expected), _FRAMES, 96)).astype(np.float32)
-    assert np.abs(_build_tagger().predict(patches, verbose=0) - expected).max() > 1e-2
+    assert np.abs(build_tagger().predict(patches, verbose=0) - expected).max() > 1e-2
 
 
 def test_architecture_sizes():
-    tagger = _build_tagger()
+    tagger = build_tagger()
     assert tagger.count_params() == 607030 and tagger.output.shape == (None, len(MSD_TAGS)) == (None, 50)
     assert tagger.get_layer("pool5_flat").output.shape == (None, 256)
     assert embedding_model(tagger).output.shape == (None, 640)
@@ -164,16 +165,16 @@ def test_checkpoint_works_when_the_cache_folder_is_a_file(wheel_copy, tmp_path, 
 
 
 def test_checkpoint_goes_to_the_cache_when_the_data_directory_is_read_only(wheel_copy, tmp_path, monkeypatch):
-    import helpers.pretrained as pretrained
+    import machinery.modelio as modelio
 
-    real = pretrained.write_atomic
+    real = modelio.write_atomic
 
     def read_only_data(path, data):
         if Path(path).is_relative_to(wheel_copy):
             raise PermissionError(13, "Permission denied", str(path))
         return real(path, data)
 
-    monkeypatch.setattr(pretrained, "write_atomic", read_only_data)
+    monkeypatch.setattr(modelio, "write_atomic", read_only_data)
     prefix = Path(checkpoint(root=wheel_copy))
     assert prefix == tmp_path / "cache" / "musicnn" / "MSD_vgg" / "model" and prefix.with_suffix(".index").is_file()
     assert not (wheel_copy / "musicnn" / "MSD_vgg").exists()

@@ -1,4 +1,4 @@
-"""Tests of helpers.models: feature specs, segment features, the cached segment data set, the two
+"""Tests of helpers.models and machinery.segments: feature specs, segment features, the cached segment data set, the two
 models, the one training step (Normalization inside the model, early stopping) and evaluation."""
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from helpers import config, models  # noqa: E402
+from helpers import models  # noqa: E402
 from helpers.errors import CourseError  # noqa: E402
 from helpers.evaluation import evaluate  # noqa: E402
 from helpers.models import (  # noqa: E402
-    CNN_SPEC, MFCC_SPEC, TRANSFER_SPEC, add_augmented_copies, build_cnn, build_lstm, check_spec,
-    clip_segments, model_input, segment_dataset, segment_features,
+    CNN_SPEC, MFCC_SPEC, TRANSFER_SPEC, build_cnn, build_lstm, check_spec, clip_segments, model_input, segment_features,
 )
+from machinery import segments, store  # noqa: E402
+from machinery.segments import add_augmented_copies, segment_dataset  # noqa: E402
 from machinery.train import fit_model  # noqa: E402
 
 LOGMEL_SPEC = {"type": "logmel", "n_mels": 128, "n_fft": 2048, "hop_length": 512}  # dB log-mel, (128, frames)
@@ -177,13 +178,13 @@ def test_augment_changes_what_it_says(clip_table):
 def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_table, monkeypatch):
     """A warm-up in the parent, as in extract_features: worker processes compiling librosa's numba code at the same
     time on a fresh install can crash (numba/numba#10128)."""
-    here, original = [], models._clip_features
+    here, original = [], segments._clip_features
 
     def recording(path, *args):
         here.append(path)  # the workers append to their own copies of the list
         return original(path, *args)
 
-    monkeypatch.setattr(models, "_clip_features", recording)
+    monkeypatch.setattr(segments, "_clip_features", recording)
     parallel = segment_dataset(clip_table.iloc[:3], MFCC_SPEC, cache=False, n_jobs=2)
     assert here == [str(clip_table.path[0])]
     assert list(parallel["clip_id"]) == ["rock.00000"] * 3 + ["rock.00001"] * 2 + ["blues.00000"]
@@ -194,8 +195,8 @@ def test_segment_dataset_computes_the_first_clip_here_before_workers_start(clip_
 
 def test_segment_cache_is_keyed_by_content_and_rebuilt_when_corrupt(clip_table, tmp_path, monkeypatch):
     calls = []
-    real = models._clip_features
-    monkeypatch.setattr(models, "_clip_features", lambda *a: calls.append(a[0]) or real(*a))
+    real = segments._clip_features
+    monkeypatch.setattr(segments, "_clip_features", lambda *a: calls.append(a[0]) or real(*a))
     clips = clip_table.iloc[:3]
     first = segment_dataset(clips, MFCC_SPEC)
     assert len(calls) == 3 and len(list((tmp_path / "cache" / "segments").glob("*.npz"))) == 1
@@ -226,7 +227,7 @@ def test_an_unusable_cache_costs_a_warning_not_the_features(clip_table, tmp_path
         def full(path, data):
             raise OSError(28, "No space left on device", str(path))
 
-        monkeypatch.setattr(config, "write_atomic", full)
+        monkeypatch.setattr(store, "write_atomic", full)
     ds = segment_dataset(clips, MFCC_SPEC)
     np.testing.assert_array_equal(ds["X"], expected["X"])
     assert ("cannot be used" if fault == "cache folder is a file" else "No space left on device") in caplog.text

@@ -92,7 +92,8 @@ def test_training_again_takes_the_tagger_embeddings_from_the_cache(transfer, loa
     again = tmp_path / "again.keras"
     assert train_cli.main(["transfer", "--out", str(again), "--data-dir", str(root), "--seed", str(SEED)]) == 0
     assert "msd_vgg_embedding" not in ran and "msd_vgg_transfer" in ran  # the test clips still go through the model
-    from helpers.pretrained import embedding_model, load_tagger
+    from helpers.pretrained import embedding_model
+    from machinery.modelio import load_tagger
 
     base, patches = embedding_model(load_tagger(root=root)), np.random.default_rng(0).random((2, 187, 96), np.float32)
     first = train_cli.tagger_embeddings(base, patches)  # new patches: the tagger runs, once

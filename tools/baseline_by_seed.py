@@ -26,7 +26,8 @@ from sklearn.svm import SVC
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import clip_level, group_train_val_test_split  # noqa: E402
-from helpers.models import BASELINE_SPEC, CNN_SPEC, MFCC_SPEC, TEST_SIZE, VAL_SIZE, segment_dataset  # noqa: E402
+from helpers.models import BASELINE_SPEC, CNN_SPEC, MFCC_SPEC, TEST_SIZE, VAL_SIZE  # noqa: E402
+from machinery.segments import segment_dataset  # noqa: E402
 
 
 def _statistics(X: np.ndarray) -> np.ndarray:

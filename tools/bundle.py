@@ -136,7 +136,7 @@ def create(root: Path, out: Path, paths: list[str]) -> str:
     sums = "".join(f"{sha256(path)}  {name}\n" for name, path in files)
     text = readme([name for name, _ in files]).encode()
     sums = f"{hashlib.sha256(text).hexdigest()}  {README}\n{sums}".encode()
-    from helpers.config import atomic_path
+    from machinery.store import atomic_path
 
     with atomic_path(out) as tmp, tarfile.open(tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_member(SUMS, len(sums)), io.BytesIO(sums))
@@ -204,7 +204,7 @@ def _stage(archive: Path, tar: tarfile.TarFile, sums: dict[str, str], staging: P
 
 
 def unpack(archive: Path, root: Path, overwrite: bool) -> str:
-    from helpers.config import partial_name
+    from machinery.store import partial_name
 
     if not archive.is_file():
         raise BundleError(f"{archive}: no such file")

@@ -38,7 +38,7 @@ def write_manifest(root: Path) -> None:
 
 
 def build(source: Path, out: Path) -> int:
-    from helpers.config import atomic_path
+    from machinery.store import atomic_path
     from helpers.datasets import gtzan_clips
     from machinery.clips import changed_clips
 

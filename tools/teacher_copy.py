@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpers.check import SOLUTION_CODE  # noqa: E402
-from helpers.config import atomic_path  # noqa: E402
+from machinery.store import atomic_path  # noqa: E402
 
 
 def teacher_copy(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:

@@ -22,7 +22,8 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
-from helpers.models import TEST_SIZE, VAL_SIZE, segment_dataset  # noqa: E402
+from helpers.models import TEST_SIZE, VAL_SIZE  # noqa: E402
+from machinery.segments import segment_dataset  # noqa: E402
 from helpers.evaluation import evaluate  # noqa: E402
 from machinery.train import KINDS, fit_model  # noqa: E402
 

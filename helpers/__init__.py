@@ -30,8 +30,9 @@ import sys
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# `python -m helpers.<module>`: no module here is a command, so say that in one line with exit status 2 rather than
-# exit 0 in silence. sys.argv[0] is "-m" only while Python locates the module to run: an import never gets here.
+# `python -m helpers.<module>`: no module here is a command; say so in one line, exit status 2
+# (not a silent 0). sys.argv[0] is "-m" only while Python locates the module to run: an import
+# never gets here.
 if sys.argv[:1] == ["-m"] and "-m" in sys.orig_argv:
     from .errors import not_a_command
 
@@ -39,7 +40,8 @@ if sys.argv[:1] == ["-m"] and "-m" in sys.orig_argv:
 
 __version__ = "0.1.0"
 
-__all__ = ["AudioError", "ChecksumError", "CourseError", "DataNotFoundError", "DownloadError", "data_dir", "seed_everything"]
+__all__ = ["AudioError", "ChecksumError", "CourseError", "DataNotFoundError", "DownloadError",
+           "data_dir", "seed_everything"]
 
 
 def __getattr__(name: str):
@@ -47,5 +49,6 @@ def __getattr__(name: str):
     package loads none of its modules, so ``python -m helpers.errors`` (or ``.config``) runs into no
     half-imported module."""
     if name in __all__:
-        return getattr(importlib.import_module(".config" if name[0].islower() else ".errors", __name__), name)
+        module = ".config" if name[0].islower() else ".errors"
+        return getattr(importlib.import_module(module, __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

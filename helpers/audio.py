@@ -17,8 +17,8 @@ import soundfile as sf
 
 from .errors import AudioError, one_line
 
-__all__ = ["DEFAULT_SR", "MAX_SECONDS", "load_audio", "header_seconds", "segment", "n_segments", "add_noise",
-           "augment"]
+__all__ = ["DEFAULT_SR", "MAX_SECONDS", "load_audio", "header_seconds", "segment", "n_segments",
+           "add_noise", "augment"]
 
 DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa's default)
 #: what the course's models read of a file at most (its first 10 minutes; :func:`load_audio`'s
@@ -27,11 +27,11 @@ DEFAULT_SR = 22050  #: the sample rate the course works at (GTZAN's, and librosa
 MAX_SECONDS, _MAX_RATE = 600.0, 48000
 
 
-def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bool = True, offset: float = 0.0,
-               duration: float | None = None, min_duration: float | None = None,
-               allow_silent: bool = True, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
-    """Load an audio file with ``librosa.load`` as float32 samples (mono, 22,050 Hz by default):
-    ``(y, sr)``.
+def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bool = True,
+               offset: float = 0.0, duration: float | None = None,
+               min_duration: float | None = None, allow_silent: bool = True,
+               max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Load audio with ``librosa.load`` as float32 samples ``(y, sr)`` (mono, 22,050 Hz by default).
 
     ``sr=None`` keeps the file's rate; ``mono=False`` keeps the channels, shape ``(channels, n)``;
     ``offset`` and ``duration`` (seconds) read a part; ``max_seconds`` bounds memory: at most that
@@ -57,10 +57,10 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         raise AudioError(f"{path}: is not a regular file (a pipe, device or socket)")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
-    named = _utf8(path)  # libsndfile cannot open a name that is not valid UTF-8: it then reads the open file
+    named = _utf8(path)  # libsndfile cannot open a non-UTF-8 name: then it reads the open file
     with contextlib.nullcontext(str(path)) if named else open(path, "rb") as source:
         info = _header(source)
-        if info is not None and info.format == "RAW":  # libsndfile's guess for unknown .au/.raw bytes
+        if info is not None and info.format == "RAW":  # libsndfile's guess for unknown .au/.raw
             raise AudioError(f"{path}: cannot be decoded as audio (no recognisable audio header)")
         if max_seconds is not None:  # m4a (no header libsndfile reads): at most max_seconds of it
             rate = info.samplerate if info is not None and info.samplerate > 0 else _MAX_RATE
@@ -68,13 +68,14 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         if not named:
             source.seek(0)
         try:
-            with warnings.catch_warnings():  # librosa warns when it falls back to audioread: expected
+            with warnings.catch_warnings():  # librosa warns if it falls back to audioread: expected
                 warnings.simplefilter("ignore", UserWarning)
                 warnings.simplefilter("ignore", FutureWarning)
                 y, sr_out = librosa.load(source, sr=sr, mono=mono, offset=offset, duration=duration)
         except Exception as exc:  # noqa: BLE001 - decoders raise many unrelated types
             if "not finite" in str(exc):  # librosa's check of a float file holding NaN or infinity
-                raise AudioError(f"{path}: contains NaN or infinite samples (corrupt file)") from exc
+                raise AudioError(f"{path}: contains NaN or infinite samples"
+                                 " (corrupt file)") from exc
             raise AudioError(f"{path}: cannot be decoded as audio ({one_line(exc)})") from exc
     if y.size == 0 or y.shape[-1] == 0:
         raise AudioError(f"{path}: contains no audio samples")
@@ -82,8 +83,9 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = DEFAULT_SR, mono: bo
         raise AudioError(f"{path}: contains NaN or infinite samples (corrupt file)")
     length = y.shape[-1] / sr_out
     if min_duration is not None and length + 1e-9 < min_duration:
-        raise AudioError(f"{path}: {length:.2f} s long, shorter than the required {min_duration:g} s")
-    if not allow_silent and np.std(y, dtype=np.float64) < 1e-4:  # RMS around the mean: a DC offset is no sound
+        raise AudioError(f"{path}: {length:.2f} s long, shorter than the required"
+                         f" {min_duration:g} s")
+    if not allow_silent and np.std(y, dtype=np.float64) < 1e-4:  # RMS minus any DC offset
         raise AudioError(f"{path}: is silent (below -80 dBFS once any constant offset is removed)")
     return y.astype(np.float32, copy=False), int(sr_out)
 
@@ -107,8 +109,7 @@ def header_seconds(path: str | os.PathLike) -> float | None:
 
 
 def _header(source: Any) -> Any:
-    """libsndfile's ``sf.info`` of a name or an open file; None when libsndfile cannot read it
-    (m4a)."""
+    """libsndfile's ``sf.info`` of a name or an open file; None if it cannot read it (m4a)."""
     try:
         return sf.info(source)
     except (RuntimeError, sf.LibsndfileError):
@@ -124,11 +125,9 @@ def _utf8(path: Path) -> bool:
 
 
 def n_segments(n_samples: int, segment_length: int, hop_length: int | None = None) -> int:
-    """How many whole segments of ``segment_length`` samples, one every ``hop_length``, fit in
-    ``n_samples``.
+    """How many ``segment_length``-sample segments, one every ``hop_length``, fit in ``n_samples``.
 
-    The course's rule: a remainder shorter than a segment is dropped. A length or hop below 1 raises
-    AudioError.
+    The course's rule: a remainder shorter than a segment is dropped; length or hop < 1: AudioError.
 
     Examples
     --------
@@ -137,14 +136,14 @@ def n_segments(n_samples: int, segment_length: int, hop_length: int | None = Non
     """
     hop = segment_length if hop_length is None else hop_length
     if segment_length <= 0 or hop <= 0:
-        raise AudioError(f"n_segments: segment_length and hop_length must be positive, got {segment_length}, {hop}")
+        raise AudioError("n_segments: segment_length and hop_length must be positive, got "
+                         f"{segment_length}, {hop}")
     return 0 if n_samples < segment_length else 1 + (n_samples - segment_length) // hop
 
 
 def segment(y: np.ndarray, *, sr: int, seconds: float = 3.0, hop_seconds: float | None = None,
             source: str | os.PathLike | None = None) -> np.ndarray:
-    """Cut a mono signal into segments of ``seconds`` (one every ``hop_seconds``, default back to
-    back).
+    """Cut a mono signal into segments of ``seconds`` (one every ``hop_seconds``, default adjacent).
 
     Returns an array of shape ``(n_segments, round(seconds * sr))`` (copies; the remainder is
     dropped, see :func:`n_segments`). Raises AudioError, naming ``source``, if ``y`` is not mono or
@@ -164,13 +163,13 @@ def segment(y: np.ndarray, *, sr: int, seconds: float = 3.0, hop_seconds: float 
     hop = length if hop_seconds is None else int(round(hop_seconds * sr))
     count = n_segments(len(y), length, hop)
     if count == 0:
-        raise AudioError(f"{name}{len(y) / sr:.2f} s of audio is shorter than one {seconds:g} s segment")
+        raise AudioError(f"{name}{len(y) / sr:.2f} s of audio is shorter than one {seconds:g} s"
+                         " segment")
     return np.stack([y[s : s + length] for s in np.arange(count) * hop])
 
 
 def add_noise(y: np.ndarray, *, snr_db: float, seed: int) -> np.ndarray:
-    """``y`` plus Gaussian white noise at a signal-to-noise ratio of ``snr_db`` (power over the
-    whole signal), float32.
+    """``y`` plus Gaussian white noise at ``snr_db`` dB SNR (power over the whole signal), float32.
 
     Examples
     --------
@@ -181,7 +180,8 @@ def add_noise(y: np.ndarray, *, snr_db: float, seed: int) -> np.ndarray:
     """
     y = np.asarray(y, dtype=np.float32)
     noise = np.random.default_rng(seed).standard_normal(y.shape)
-    noise *= np.sqrt(np.mean(np.square(y, dtype=np.float64)) / 10 ** (snr_db / 10) / np.mean(noise ** 2))
+    noise *= np.sqrt(np.mean(np.square(y, dtype=np.float64)) / 10 ** (snr_db / 10)
+                     / np.mean(noise ** 2))
     return (y + noise).astype(np.float32)
 
 
@@ -205,7 +205,8 @@ def augment(y: np.ndarray, *, sr: int, kind: str, amount: float, seed: int = 0) 
         return add_noise(y, snr_db=amount, seed=seed)
     if kind == "band":
         low = librosa.resample(y, orig_sr=sr, target_sr=int(amount))
-        return librosa.util.fix_length(librosa.resample(low, orig_sr=int(amount), target_sr=sr), size=len(y)).astype(np.float32)
+        return librosa.util.fix_length(librosa.resample(low, orig_sr=int(amount), target_sr=sr),
+                                       size=len(y)).astype(np.float32)
     if kind == "pitch":
         return librosa.effects.pitch_shift(y, sr=sr, n_steps=amount).astype(np.float32)
     if kind == "tempo":

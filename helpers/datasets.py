@@ -26,25 +26,26 @@ import soundfile as sf
 from .config import data_dir
 from .errors import AudioError, ChecksumError, CourseError, DataNotFoundError
 
-__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR", "dataset_path",
-           "check_hash", "check_copy", "record_path", "data_file", "fetch_missing_with",
-           "load_echonest", "scan_gtzan", "gtzan_clips", "gtzan_split", "load_gtzan_features",
-           "librosa_example", "class_counts"]
+__all__ = ["DataFile", "KaggleCopy", "Dataset", "REGISTRY", "GTZAN_GENRES", "GTZAN_SR",
+           "dataset_path", "check_hash", "check_copy", "record_path", "data_file",
+           "fetch_missing_with", "load_echonest", "scan_gtzan", "gtzan_clips", "gtzan_split",
+           "load_gtzan_features", "librosa_example", "class_counts"]
 
 #: The ten GTZAN genres, in the order of the data set's folders.
-GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
+                "reggae", "rock")
 #: Sample rate (Hz) of the GTZAN clips, at which ``features_30_sec.csv`` is computed.
 GTZAN_SR = 22050
 
 
 @dataclass(frozen=True)
 class DataFile:
-    """A file: path in the data directory, addresses (``url``, then ``mirrors``), checksum
-    (``"sha256:..."``).
+    """A file: data-directory path, addresses (``url``, then ``mirrors``), checksum ("sha256:...").
 
     Examples
     --------
-    >>> DataFile("x/a.csv", "https://one.example/a.csv", mirrors=("https://two.example/a.csv",)).urls
+    >>> DataFile("x/a.csv", "https://one.example/a.csv",
+    ...          mirrors=("https://two.example/a.csv",)).urls
     ('https://one.example/a.csv', 'https://two.example/a.csv')
     """
 
@@ -61,8 +62,7 @@ class DataFile:
 
 @dataclass(frozen=True)
 class KaggleCopy:
-    """A Kaggle copy: ``members`` (path on Kaggle, path here) checked against ``counts`` (glob,
-    files).
+    """A Kaggle copy: ``members`` (path on Kaggle, path here) checked by ``counts`` (glob, files).
 
     Examples
     --------
@@ -109,9 +109,12 @@ class Dataset:
         return f"make data  (or: {command})" if self.in_make_data else command
 
 
-_FMA = "Defferrard, Benzi, Vandergheynst & Bresson, 'FMA: A Dataset for Music Analysis', ISMIR 2017."
-_ECHONEST = "https://raw.githubusercontent.com/Technocolabs100/Mini-Project-Classify-Song-Genres-from-Audio-Data"
+_FMA = ("Defferrard, Benzi, Vandergheynst & Bresson, 'FMA: A Dataset for Music Analysis', "
+        "ISMIR 2017.")
+_ECHONEST = ("https://raw.githubusercontent.com/Technocolabs100/"
+             "Mini-Project-Classify-Song-Genres-from-Audio-Data")
 _SPLITS = "https://raw.githubusercontent.com/coreyker/dnn-mgr/master/gtzan"
+_FMA_ZIPS = "https://os.unil.cloud.switch.ch/fma"
 _KAGGLE = "andradaolteanu/gtzan-dataset-music-genre-classification"
 _FEATURES = "gtzan/features_30_sec.csv"
 _WHEEL = "musicnn/musicnn-0.1.0-py3-none-any.whl"
@@ -123,70 +126,79 @@ _SPLIT_HASHES = {"train": "45b0559cf45903ec086b2574c90b25a7c13afe8a745b3e0a75c88
 #: Every data set the course uses, by name.
 REGISTRY: dict[str, Dataset] = {d.name: d for d in (
     Dataset("echonest", "Echo Nest metrics of FMA tracks (Rock vs Hip-Hop)",
-            "fma-rock-vs-hiphop.csv (17,734 tracks with genre_top Rock or Hip-Hop) and echonest-metrics.json "
-            "(13,129 tracks, 8 Echo Nest audio features); they merge on track_id to 4,802 tracks.",
-            "CC BY 4.0 (FMA metadata)", _FMA, ("echonest/fma-rock-vs-hiphop.csv",), size="5.4 MB", files=(
-                DataFile("echonest/fma-rock-vs-hiphop.csv",
-                         f"{_ECHONEST}/991f9210c8fcd4bc75843727bf17666cbe0f45c3/fma-rock-vs-hiphop.csv",
+            "fma-rock-vs-hiphop.csv (17,734 tracks with genre_top Rock or Hip-Hop) and "
+            "echonest-metrics.json (13,129 tracks, 8 Echo Nest audio features); they merge on "
+            "track_id to 4,802 tracks.", "CC BY 4.0 (FMA metadata)", _FMA,
+            ("echonest/fma-rock-vs-hiphop.csv",), size="5.4 MB", files=(
+                DataFile("echonest/fma-rock-vs-hiphop.csv", f"{_ECHONEST}/"
+                         "991f9210c8fcd4bc75843727bf17666cbe0f45c3/fma-rock-vs-hiphop.csv",
                          "sha256:f6e7409825a49e8f2c13293425f3e913547e834bb03868eadf9fae2a6aa39419"),
-                DataFile("echonest/echonest-metrics.json",
-                         f"{_ECHONEST}/21d26b9c0af3a11ef596e579b330084afdf1385b/datasets/echonest-metrics.json",
-                         "sha256:e87ae89735beddc2786409d791a162aec641b638c597ae59400588ea4d1bc0ca"))),
+                DataFile("echonest/echonest-metrics.json", f"{_ECHONEST}/"
+                         "21d26b9c0af3a11ef596e579b330084afdf1385b/datasets/echonest-metrics.json",
+                         "sha256:e87ae89735beddc2786409d791a162aec641b638c597ae59400588ea4d1bc0ca"),
+            )),
     Dataset("gtzan", "GTZAN genre collection (audio)",
-            "1,000 clips of 30 s, 10 genres x 100, 22,050 Hz mono. Accepted layouts: gtzan/genres_original/"
-            "<genre>/<genre>.000NN.wav (Kaggle) or gtzan/genres/<genre>/<genre>.000NN.au (original archive).",
+            "1,000 clips of 30 s, 10 genres x 100, 22,050 Hz mono. Accepted layouts: "
+            "gtzan/genres_original/<genre>/<genre>.000NN.wav (Kaggle) or gtzan/genres/<genre>/"
+            "<genre>.000NN.au (original archive).",
             "No copyright clearance; research and teaching use only",
-            "Tzanetakis & Cook, 'Musical genre classification of audio signals', "
-            "IEEE Trans. Speech and Audio Processing 10(5), 2002.", ("gtzan/genres_original", "gtzan/genres"),
-            archive=DataFile("gtzan/genres.tar.gz",
-                             "https://web.archive.org/web/20220328223413/http://opihi.cs.uvic.ca/sound/genres.tar.gz",
-                             "sha256:24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6",
-                             ("https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/genres.tar.gz",)),
-            extract_to="gtzan", size="1.2 GB", kaggle=KaggleCopy(
-                _KAGGLE, (("Data/genres_original", "gtzan/genres_original"), ("Data/features_30_sec.csv", _FEATURES)),
+            "Tzanetakis & Cook, 'Musical genre classification of audio signals', IEEE Trans. "
+            "Speech and Audio Processing 10(5), 2002.", ("gtzan/genres_original", "gtzan/genres"),
+            extract_to="gtzan", size="1.2 GB", archive=DataFile(
+                "gtzan/genres.tar.gz", "https://web.archive.org/web/20220328223413/"
+                "http://opihi.cs.uvic.ca/sound/genres.tar.gz",
+                "sha256:24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6",
+                ("https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/"
+                 "genres.tar.gz",)), kaggle=KaggleCopy(
+                _KAGGLE, (("Data/genres_original", "gtzan/genres_original"),
+                          ("Data/features_30_sec.csv", _FEATURES)),
                 tuple((f"gtzan/genres_original/{g}/{g}.*.wav", 100) for g in GTZAN_GENRES))),
     Dataset("gtzan-splits", "Fault-filtered GTZAN partition",
-            "train/valid/test lists (443/197/290 clips) without the 70 faulty clips and without artist "
-            "overlap between parts.", "List of file names",
-            "Kereliuk, Sturm & Larsen, 'Deep learning and music adversaries', IEEE Trans. Multimedia 17(11), 2015.",
+            "train/valid/test lists (443/197/290 clips) without the 70 faulty clips and without "
+            "artist overlap between parts.", "List of file names", "Kereliuk, Sturm & Larsen, "
+            "'Deep learning and music adversaries', IEEE Trans. Multimedia 17(11), 2015.",
             ("gtzan/splits/train_filtered.txt",), size="20 KB",
-            files=tuple(DataFile(f"gtzan/splits/{p}_filtered.txt", f"{_SPLITS}/{p}_filtered.txt", f"sha256:{h}")
-                        for p, h in _SPLIT_HASHES.items())),
+            files=tuple(DataFile(f"gtzan/splits/{p}_filtered.txt", f"{_SPLITS}/{p}_filtered.txt",
+                                 f"sha256:{h}") for p, h in _SPLIT_HASHES.items())),
     Dataset("gtzan-features", "GTZAN feature table features_30_sec.csv",
-            "One row per GTZAN clip (1,000): 57 librosa summary features plus filename, length and label, "
-            "from the Kaggle 'GTZAN Dataset - Music Genre Classification'.",
-            "As GTZAN", "Olteanu, 'GTZAN Dataset - Music Genre Classification', Kaggle, 2020.", (_FEATURES,),
-            files=(DataFile(_FEATURES, None,
-                            "sha256:e5fe20f4e2f61d1aa3e07b17ffdea6b565970b3a1811746bd31f182a401fc3bc"),),
-            manual=f"download 'features_30_sec.csv' from https://www.kaggle.com/datasets/{_KAGGLE} (free Kaggle "
-                   "account) and save it as <data dir>/gtzan/features_30_sec.csv; or, with the GTZAN audio in "
-                   "place, run make data, which builds it from the audio",
+            "One row per GTZAN clip (1,000): 57 librosa summary features plus filename, length and "
+            "label, from the Kaggle 'GTZAN Dataset - Music Genre Classification'.", "As GTZAN",
+            "Olteanu, 'GTZAN Dataset - Music Genre Classification', Kaggle, 2020.", (_FEATURES,),
+            files=(DataFile(
+                _FEATURES, None,
+                "sha256:e5fe20f4e2f61d1aa3e07b17ffdea6b565970b3a1811746bd31f182a401fc3bc"),),
+            manual="download 'features_30_sec.csv' from https://www.kaggle.com/datasets/"
+                   f"{_KAGGLE} (free Kaggle account) and save it as <data dir>/gtzan/"
+                   "features_30_sec.csv; or, with the GTZAN audio in place, run make data, which "
+                   "builds it from the audio",
             size="1.1 MB", kaggle=KaggleCopy(_KAGGLE, (("Data/features_30_sec.csv", _FEATURES),)),
             build="built from the GTZAN audio with the course's extractor"),
     Dataset("fma-metadata", "FMA metadata (tracks, genres, echonest, features)",
-            "fma_metadata.zip: tracks.csv (two-row header), genres.csv, echonest.csv, features.csv for the "
-            "106,574 tracks of the Free Music Archive.", "CC BY 4.0", _FMA,
+            "fma_metadata.zip: tracks.csv (two-row header), genres.csv, echonest.csv, features.csv "
+            "for the 106,574 tracks of the Free Music Archive.", "CC BY 4.0", _FMA,
             ("fma/fma_metadata/genres.csv", "fma/genres.csv"), extract_to="fma", size="342 MB",
-            archive=DataFile("fma/fma_metadata.zip", "https://os.unil.cloud.switch.ch/fma/fma_metadata.zip",
+            archive=DataFile("fma/fma_metadata.zip", f"{_FMA_ZIPS}/fma_metadata.zip",
                              "sha1:f0df49ffe5f2a6008d7dc83c6915b31835dfe733")),
     Dataset("fma-small", "FMA small (8,000 clips of 30 s, 8 genres)",
             "fma_small.zip: mp3 clips in fma/fma_small/<3-digit folder>/<track_id>.mp3.",
             "Each track under its artist's Creative Commons licence", _FMA, ("fma/fma_small",),
             extract_to="fma", size="7.2 GB", in_make_data=False,
-            archive=DataFile("fma/fma_small.zip", "https://os.unil.cloud.switch.ch/fma/fma_small.zip",
+            archive=DataFile("fma/fma_small.zip", f"{_FMA_ZIPS}/fma_small.zip",
                              "sha1:ade154f733639d52e35e32f5593efe5be76c6d70")),
-    Dataset("musicnn", "musicnn 0.1.0 pretrained music taggers (weights for notebook 09's transfer learning)",
-            "The musicnn wheel from the Python package index, used as data: TensorFlow-1 checkpoints of four taggers "
-            "trained on 50 tags of the Million Song Dataset or MagnaTagATune; the course reads MSD_vgg "
+    Dataset("musicnn", "musicnn 0.1.0 pretrained music taggers "
+            "(weights for notebook 09's transfer learning)", "The musicnn wheel from the Python "
+            "package index, used as data: TensorFlow-1 checkpoints of four taggers trained on 50 "
+            "tags of the Million Song Dataset or MagnaTagATune; the course reads MSD_vgg "
             "(helpers.pretrained). The package itself is not installed.",
             "ISC (keep the notice: musicnn-0.1.0.dist-info/LICENSE.md in the wheel)",
-            "Pons & Serra, 'musicnn: pre-trained convolutional neural networks for music audio tagging', "
-            "ISMIR 2019 late-breaking/demo.", (_WHEEL,), size="29 MB", files=(DataFile(
-                _WHEEL, "https://files.pythonhosted.org/packages/py3/m/musicnn/musicnn-0.1.0-py3-none-any.whl",
+            "Pons & Serra, 'musicnn: pre-trained convolutional neural networks for music audio "
+            "tagging', ISMIR 2019 late-breaking/demo.", (_WHEEL,), size="29 MB", files=(DataFile(
+                _WHEEL, "https://files.pythonhosted.org/packages/py3/m/musicnn/"
+                "musicnn-0.1.0-py3-none-any.whl",
                 "sha256:f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"),)),
     Dataset("librosa", "librosa example recordings",
-            "librosa.ex('trumpet'), 'brahms', 'choice', 'nutcracker', 'libri1', ... read offline from "
-            "<data dir>/librosa.", "Creative Commons / public domain (each file's .txt)",
+            "librosa.ex('trumpet'), 'brahms', 'choice', 'nutcracker', 'libri1', ... read offline "
+            "from <data dir>/librosa.", "Creative Commons / public domain (each file's .txt)",
             "McFee et al., librosa, https://librosa.org", ("librosa",), size="13 MB"),
 )}
 
@@ -197,7 +209,8 @@ def _get(name: str) -> Dataset:
     return REGISTRY[name]
 
 
-def dataset_path(name: str, root: Path | str | None = None, *, required: bool = True) -> Path | None:
+def dataset_path(name: str, root: Path | str | None = None, *,
+                 required: bool = True) -> Path | None:
     """Where a data set is in the data directory (its first layout path that exists); if none, None
     (``required=False``) or a DataNotFoundError naming the paths and how to fetch it.
 
@@ -209,18 +222,18 @@ def dataset_path(name: str, root: Path | str | None = None, *, required: bool = 
     ds, root = _get(name), data_dir(root)
     found = next((root / rel for rel in ds.layout if (root / rel).exists()), None)
     if found is None and required:
-        raise DataNotFoundError(f"data set {name!r} ({ds.title}) is not in the data directory: expected "
-                                f"{' or '.join(str(root / rel) for rel in ds.layout)}. Fetch it with: "
-                                f"{ds.fetch_command}; or point COURSE_DATA_DIR at a folder that has it.")
+        raise DataNotFoundError(f"data set {name!r} ({ds.title}) is not in the data directory: "
+                                f"expected {' or '.join(str(root / rel) for rel in ds.layout)}. "
+                                f"Fetch it with: {ds.fetch_command}; or point COURSE_DATA_DIR at a "
+                                "folder that has it.")
     return found
 
 
-_FETCHER: list[Callable[[str, Path | None], object]] = []  # what the loaders call for a data set they need
+_FETCHER: list[Callable[[str, Path | None], object]] = []  # what loaders call for data they need
 
 
 def fetch_missing_with(fetcher: Callable[[str, Path | None], object] | None) -> None:
-    """Let the loaders call ``fetcher(name, root)`` for the data set they need before reading it
-    (None: never).
+    """Make loaders call ``fetcher(name, root)`` for a data set before reading it (None: never).
 
     By default the loaders read what is in the data directory and download nothing. The Colab setup
     cell calls :func:`machinery.data.fetch_when_missing`, which passes :func:`machinery.data.fetch`
@@ -235,8 +248,7 @@ def fetch_missing_with(fetcher: Callable[[str, Path | None], object] | None) -> 
 
 
 def _fetch_if_allowed(name: str, root: Path | str | None) -> None:
-    """Call the fetcher :func:`fetch_missing_with` was given, if any, for the data set a loader
-    needs."""
+    """Call the :func:`fetch_missing_with` fetcher, if any, for the data set a loader needs."""
     for fetcher in _FETCHER:
         fetcher(name, None if root is None else Path(root))
 
@@ -253,16 +265,18 @@ def check_hash(path: Path | str, known_hash: str | None) -> Path:
 
     Examples
     --------
-    >>> check_hash(data_dir() / "gtzan/splits/test_filtered.txt", REGISTRY["gtzan-splits"].files[2].known_hash).name
+    >>> check_hash(data_dir() / "gtzan/splits/test_filtered.txt",
+    ...            REGISTRY["gtzan-splits"].files[2].known_hash).name
     'test_filtered.txt'
     """
     if not (path := Path(path)).is_file():
         raise DataNotFoundError(f"{path}: file not found")
-    if known_hash and not _hash_matches(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns, known_hash):
+    if known_hash and not _hash_matches(str(path.resolve()), path.stat().st_size,
+                                        path.stat().st_mtime_ns, known_hash):
         algorithm, _, expected = known_hash.partition(":")
         raise ChecksumError(f"{path}: {algorithm} checksum mismatch (expected {expected}, got "
-                            f"{pooch.file_hash(str(path), alg=algorithm)}); the file is damaged or a different "
-                            "version. Delete it and fetch it again (make data).")
+                            f"{pooch.file_hash(str(path), alg=algorithm)}); the file is damaged "
+                            "or a different version. Delete it and fetch it again (make data).")
     return path
 
 
@@ -278,15 +292,15 @@ def record_path(path: Path) -> Path:
 
 
 def check_copy(path: Path, known_hash: str | None) -> dict | None:
-    """Verify a registered file: the published copy (None), or one built here (returns its build
-    record).
+    """Verify a registered file: the published copy (None), or one built here (its build record).
 
     A file that does not match its registered checksum is accepted only when its build record says
     it was built here and it matches the checksum recorded at build time; else ChecksumError.
 
     Examples
     --------
-    >>> check_copy(data_dir() / "gtzan/features_30_sec.csv", REGISTRY["gtzan-features"].files[0].known_hash) is None
+    >>> check_copy(data_dir() / "gtzan/features_30_sec.csv",
+    ...            REGISTRY["gtzan-features"].files[0].known_hash) is None
     True
     """
     try:
@@ -306,8 +320,7 @@ def check_copy(path: Path, known_hash: str | None) -> dict | None:
 
 
 def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
-    """One registered file of a data set, verified against its checksum (fetched first where
-    allowed).
+    """A data set's registered file, verified against its checksum (fetched first where allowed).
 
     Examples
     --------
@@ -317,8 +330,9 @@ def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
     _fetch_if_allowed(name, root)
     ds, path = _get(name), data_dir(root) / rel
     if not path.is_file():
-        raise DataNotFoundError(f"data set {name!r} ({ds.title}): file {path} is missing. Fetch it with: "
-                                f"{ds.fetch_command}; or point COURSE_DATA_DIR at a folder that has it.")
+        raise DataNotFoundError(f"data set {name!r} ({ds.title}): file {path} is missing. Fetch "
+                                f"it with: {ds.fetch_command}; or point COURSE_DATA_DIR at a "
+                                "folder that has it.")
     check_copy(path, {f.path: f.known_hash for f in ds.files}.get(rel))
     return path
 
@@ -328,12 +342,11 @@ def data_file(name: str, rel: str, root: Path | str | None = None) -> Path:
 @cache
 def _librosa_index() -> dict:
     """librosa's example index (key -> file stem), as shipped with librosa."""
-    return json.loads(resources.files("librosa.util.example_data").joinpath("index.json").read_text())
+    return json.loads((resources.files("librosa.util.example_data") / "index.json").read_text())
 
 
 def librosa_example(key: str, *, hq: bool = False) -> str:
-    """Path of librosa's example recording ``key`` (``hq``: stereo 44.1 kHz) in ``<data
-    dir>/librosa``.
+    """Path of librosa's example ``key`` (``hq``: stereo 44.1 kHz) in ``<data dir>/librosa``.
 
     The file ``librosa.ex(key, hq=hq)`` gives, without changing anything in librosa or the
     environment and without downloading (unless :func:`fetch_missing_with` says how);
@@ -350,9 +363,9 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
     if not path.is_file():
         _fetch_if_allowed("librosa", None)
     if not path.is_file():
-        raise DataNotFoundError(f"librosa example {key!r} is not in {path.parent} (expected {path}). Fetch it with: "
-                                f"{REGISTRY['librosa'].fetch_command}; or point COURSE_DATA_DIR at a folder that "
-                                "has a librosa/ sub-folder.")
+        raise DataNotFoundError(f"librosa example {key!r} is not in {path.parent} (expected "
+                                f"{path}). Fetch it with: {REGISTRY['librosa'].fetch_command}; or "
+                                "point COURSE_DATA_DIR at a folder that has a librosa/ sub-folder.")
     return str(path)
 
 
@@ -360,8 +373,7 @@ def librosa_example(key: str, *, hq: bool = False) -> str:
 
 
 def load_echonest(root: Path | None = None) -> pd.DataFrame:
-    """Echo Nest metrics of FMA tracks merged on ``track_id`` with their label ``genre_top`` (Rock,
-    Hip-Hop).
+    """FMA tracks' Echo Nest metrics merged on ``track_id`` with label ``genre_top`` (Rock/Hip-Hop).
 
     4,802 rows: ``track_id``, acousticness, danceability, energy, instrumentalness, liveness,
     speechiness, tempo, valence and ``genre_top``.
@@ -372,7 +384,8 @@ def load_echonest(root: Path | None = None) -> pd.DataFrame:
     {'Rock': 3892, 'Hip-Hop': 910}
     """
     tracks = pd.read_csv(data_file("echonest", "echonest/fma-rock-vs-hiphop.csv", root))
-    metrics = pd.read_json(data_file("echonest", "echonest/echonest-metrics.json", root), precise_float=True)
+    metrics = pd.read_json(data_file("echonest", "echonest/echonest-metrics.json", root),
+                           precise_float=True)
     return metrics.merge(tracks[["track_id", "genre_top"]], on="track_id").reset_index(drop=True)
 
 
@@ -381,10 +394,9 @@ _MIN_CLIP_SECONDS = 0.05  # shorter is a cut-off file: not even one 2,048-sample
 
 @cache
 def scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The clips of a GTZAN folder, and for each that cannot be decoded its path -> the one line
-    that :func:`helpers.audio.load_audio` gives (so that every list of faulty clips says the same).
-    Cached per folder (``scan_gtzan.__wrapped__(folder)`` scans afresh); :func:`gtzan_clips` is the
-    loader to use.
+    """The clips of a GTZAN folder, and for each undecodable one its path -> the one line that
+    :func:`helpers.audio.load_audio` gives (so every list of faulty clips says the same). Cached
+    per folder (``scan_gtzan.__wrapped__(folder)`` rescans); use the loader :func:`gtzan_clips`.
 
     Examples
     --------
@@ -394,13 +406,13 @@ def scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
     rows, bad = [], {}
     for path in sorted(p for p in Path(folder).glob("*/*") if p.suffix.lower() in {".wav", ".au"}):
         try:
-            if not path.is_file():  # a pipe or device: sf.info would wait for ever; the loader says what it is
+            if not path.is_file():  # pipe/device: sf.info would block; the loader says what it is
                 raise ValueError("not a regular file")
             info = sf.info(str(path))
             if info.format == "RAW" or info.frames < _MIN_CLIP_SECONDS * info.samplerate:
                 raise ValueError("no audio header, or (nearly) no samples")
             duration, rate = info.frames / info.samplerate, info.samplerate
-        except Exception:  # noqa: BLE001 - no readable header, or (nearly) empty: ask the loader why (rare)
+        except Exception:  # noqa: BLE001 - no readable header or near-empty: ask loader why (rare)
             from .audio import load_audio  # here: librosa is not needed to list good clips
 
             try:
@@ -414,8 +426,8 @@ def scan_gtzan(folder: str) -> tuple[pd.DataFrame, dict[str, str]]:
     return pd.DataFrame(rows, columns=["clip_id", "genre", "path", "duration", "sample_rate"]), bad
 
 
-def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None, per_genre: int | None = None,
-                with_split: bool = True) -> pd.DataFrame:
+def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None,
+                per_genre: int | None = None, with_split: bool = True) -> pd.DataFrame:
     """One row per GTZAN clip: ``clip_id``, ``genre``, ``path``, ``duration`` (s), ``sample_rate``
     (Hz), ``split``.
 
@@ -460,8 +472,7 @@ def gtzan_clips(root: Path | None = None, *, genres: Iterable[str] | None = None
 
 
 def gtzan_split(root: Path | None = None) -> pd.Series:
-    """The fault-filtered GTZAN partition: a Series ``split``, clip id -> "train" / "valid" /
-    "test".
+    """The fault-filtered GTZAN partition: Series ``split``, clip id -> "train" / "valid" / "test".
 
     Examples
     --------
@@ -470,14 +481,14 @@ def gtzan_split(root: Path | None = None) -> pd.Series:
     """
     parts = {}
     for part in _SPLIT_HASHES:
-        for line in data_file("gtzan-splits", f"gtzan/splits/{part}_filtered.txt", root).read_text().split():
+        for line in data_file("gtzan-splits", f"gtzan/splits/{part}_filtered.txt",
+                              root).read_text().split():
             parts[Path(line).stem if line.endswith((".wav", ".au")) else line] = part
     return pd.Series(parts, name="split")
 
 
 def load_gtzan_features(root: Path | None = None) -> pd.DataFrame:
-    """The GTZAN feature table: ``filename``, ``clip_id``, ``length``, 57 features, ``label`` (1,000
-    clips).
+    """GTZAN features (1,000 clips): ``filename``, ``clip_id``, ``length``, 57 features, ``label``.
 
     Kaggle's copy (verified by its sha256) or one built here by
     :func:`machinery.data.build_gtzan_features` (verified by the checksum in its build record);

@@ -6,8 +6,8 @@ matching built-in exception, so ``except FileNotFoundError`` keeps working.
 """
 from __future__ import annotations
 
-__all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError", "one_line",
-           "not_a_command"]
+__all__ = ["CourseError", "DataNotFoundError", "ChecksumError", "DownloadError", "AudioError",
+           "one_line", "not_a_command"]
 
 
 class CourseError(Exception):
@@ -57,6 +57,7 @@ def not_a_command(module: str) -> None:
     """
     import sys
 
-    print(f"python -m {module}: a library module, not a command; the commands are python -m machinery.data, "
-          "machinery.train and machinery.predict (each has --help)", file=sys.stderr)
+    print(f"python -m {module}: a library module, not a command; the commands are python -m "
+          "machinery.data, machinery.train and machinery.predict (each has --help)",
+          file=sys.stderr)
     raise SystemExit(2)

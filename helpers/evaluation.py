@@ -1,6 +1,4 @@
-"""Honest evaluation: the clip split every model uses (a clip's segments stay on one side),
-clip-level voting over segments, a model's test accuracy per segment and per clip, published figures
-beside ours."""
+"""Honest evaluation: the clip split, clip voting, test accuracy, published figures beside ours."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,35 +13,40 @@ __all__ = ["compare_with_published", "group_train_val_test_split", "split_summar
            "clip_level", "evaluate"]
 
 
-def compare_with_published(rows: Iterable[Sequence[Any] | Mapping[str, Any]], *, decimals: int = 2) -> pd.DataFrame:
+def compare_with_published(rows: Iterable[Sequence[Any] | Mapping[str, Any]], *,
+                           decimals: int = 2) -> pd.DataFrame:
     """Published figures beside ours: difference and agreement to the published precision.
 
-    ``rows``: ``(figure, published, ours)`` tuples or mappings with those keys; ``decimals``: how
-    many the published figures were given to (``ours`` is rounded as much for ``match``). Returns a
-    table indexed by ``figure``: ``published``, ``ours``, ``ours_rounded``, ``difference``
-    (ours - published) and ``match``. A malformed row, a value that is not a finite number or a
-    repeated figure name raises :class:`CourseError`.
+    ``rows``: ``(figure, published, ours)`` tuples or mappings with those keys; ``decimals``: that
+    precision (``ours`` is rounded to it for ``match``). Returns a table indexed by ``figure``:
+    ``published``, ``ours``, ``ours_rounded``, ``difference`` (ours - published), ``match``. A
+    malformed row, a value not a finite number or a repeated figure raises :class:`CourseError`.
 
     Examples
     --------
-    >>> compare_with_published([("accuracy", 0.88, 0.8776), ("recall", 0.54, 0.5617)])["match"].tolist()
+    >>> compare_with_published([("accuracy", 0.88, 0.8776),
+    ...                         ("recall", 0.54, 0.5617)])["match"].tolist()
     [True, False]
     """
     records = []
     for i, row in enumerate(rows):
         if isinstance(row, Mapping):
             if missing := [k for k in ("figure", "published", "ours") if k not in row]:
-                raise CourseError(f"compare_with_published: row {i} lacks key '{missing[0]}'; need 'figure', 'published', 'ours'")
+                raise CourseError(f"compare_with_published: row {i} lacks key '{missing[0]}'; "
+                                  "need 'figure', 'published', 'ours'")
             row = (row["figure"], row["published"], row["ours"])
         if len(row) != 3:
-            raise CourseError(f"compare_with_published: row {i} has {len(row)} items; need (figure, published, ours)")
+            raise CourseError(f"compare_with_published: row {i} has {len(row)} items; "
+                              "need (figure, published, ours)")
         figure, published, ours = row
         try:
             published, ours = float(published), float(ours)
         except (TypeError, ValueError):
-            raise CourseError(f"compare_with_published: row {i} ({figure!r}) has a non-numeric value: {row[1:]!r}") from None
+            raise CourseError(f"compare_with_published: row {i} ({figure!r}) has a non-numeric "
+                              f"value: {row[1:]!r}") from None
         if not (np.isfinite(published) and np.isfinite(ours)):
-            raise CourseError(f"compare_with_published: row {i} ({figure!r}) is not finite: {published}, {ours}")
+            raise CourseError(f"compare_with_published: row {i} ({figure!r}) is not finite: "
+                              f"{published}, {ours}")
         records.append({"figure": str(figure), "published": published, "ours": ours})
     if not records:
         raise CourseError("compare_with_published: no rows given")
@@ -52,22 +55,21 @@ def compare_with_published(rows: Iterable[Sequence[Any] | Mapping[str, Any]], *,
         raise CourseError(f"compare_with_published: figure names repeat: {dup}")
     table["ours_rounded"] = table["ours"].round(decimals)
     table["difference"] = table["ours"] - table["published"]
-    table["match"] = np.isclose(table["ours_rounded"], table["published"].round(decimals), rtol=0, atol=1e-12)
+    table["match"] = np.isclose(table["ours_rounded"], table["published"].round(decimals),
+                                rtol=0, atol=1e-12)
     return table
 
 
-def group_train_val_test_split(
-    groups: Sequence, *, labels: Sequence | None = None, val_size: float = 0.15, test_size: float = 0.25, seed: int = 42
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def group_train_val_test_split(groups: Sequence, *, labels: Sequence | None = None,
+                               val_size: float = 0.15, test_size: float = 0.25,
+                               seed: int = 42) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split rows into train / validation / test so that each group (clip) stays on one side.
 
-    The split of ``python -m machinery.train`` and notebooks 07-09 and 11: each class's groups are
-    shuffled and split in the same proportions, at least one group per part once a class has three.
-    The default 60/15/25 gives the test part a quarter of the clips, so the held-out figure rests on
-    as many clips as we can spare (20 on the 70-clip CI subset: one clip moves it 5 points, against
-    10 with 15 %), while 15 % is enough for early stopping. ``groups``: the clip of every row;
-    ``labels`` (optional): its class, to stratify by. Returns the sorted row indices of the three
-    parts (disjoint, covering all rows).
+    As in ``python -m machinery.train`` and notebooks 07-09, 11: stratified by class, groups are
+    shuffled and split, at least one per part once a class has three. The default 60/15/25 tests on
+    a quarter of the clips, the most we can spare (20 of the 70-clip CI subset: one moves the figure
+    5 points, 10 at 15 %); 15 % suffices for early stopping. ``groups``: each row's clip; ``labels``
+    (optional): its class. Returns the parts' sorted row indices (disjoint, covering all rows).
 
     Examples
     --------
@@ -78,8 +80,10 @@ def group_train_val_test_split(
     """
     groups = np.asarray(groups)
     if not 0 < val_size < 1 or not 0 < test_size < 1 or val_size + test_size >= 1:
-        raise CourseError(f"val_size and test_size must be in (0, 1) and sum below 1, got {val_size}, {test_size}")
-    first = pd.Series(np.zeros(len(groups)) if labels is None else np.asarray(labels)).groupby(groups, sort=False).first()
+        raise CourseError("val_size and test_size must be in (0, 1) and sum below 1, "
+                          f"got {val_size}, {test_size}")
+    first = pd.Series(np.zeros(len(groups)) if labels is None else np.asarray(labels)).groupby(
+        groups, sort=False).first()
     rng = np.random.default_rng(seed)
     parts: dict[str, list] = {"train": [], "val": [], "test": []}
     for label in pd.unique(first.values):
@@ -91,8 +95,10 @@ def group_train_val_test_split(
         parts["val"].extend(members[n_test:n_test + n_val])
         parts["train"].extend(members[n_test + n_val:])
     if not all(parts.values()):
-        raise CourseError(f"too few groups ({len(first)}) for a three-way split; each class needs at least 3")
-    return tuple(np.flatnonzero(np.isin(groups, np.array(parts[k], dtype=groups.dtype))) for k in parts)  # type: ignore
+        raise CourseError(f"too few groups ({len(first)}) for a three-way split; "
+                          "each class needs at least 3")
+    return tuple(  # type: ignore
+        np.flatnonzero(np.isin(groups, np.array(parts[k], dtype=groups.dtype))) for k in parts)
 
 
 def split_summary(labels: Sequence, groups: Sequence, parts: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -100,7 +106,8 @@ def split_summary(labels: Sequence, groups: Sequence, parts: dict[str, np.ndarra
 
     Examples
     --------
-    >>> split_summary(["a", "a", "b"], ["c1", "c1", "c2"], {"train": [0, 1], "test": [2]}).loc["total"].tolist()
+    >>> split_summary(["a", "a", "b"], ["c1", "c1", "c2"],
+    ...               {"train": [0, 1], "test": [2]}).loc["total"].tolist()
     [1, 2, 1, 1]
     """
     labels, groups = np.asarray(labels), np.asarray(groups)
@@ -115,8 +122,7 @@ def split_summary(labels: Sequence, groups: Sequence, parts: dict[str, np.ndarra
 
 
 def vote(proba: np.ndarray, groups: Sequence, *, method: str = "mean") -> pd.DataFrame:
-    """Combine per-segment class probabilities ``(n_segments, n_classes)`` into one prediction per
-    clip.
+    """Combine segment class probabilities ``(n_segments, n_classes)`` into one prediction per clip.
 
     ``method="mean"`` averages the probabilities; ``"majority"`` counts each segment's top class,
     ties broken by the mean probability. Returns one row per clip (in order of first appearance): a
@@ -125,25 +131,29 @@ def vote(proba: np.ndarray, groups: Sequence, *, method: str = "mean") -> pd.Dat
     Examples
     --------
     >>> p = np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7]])
-    >>> vote(p, ["a", "a", "a"], method="majority")["pred"].tolist(), vote(p, ["a", "a", "a"])["pred"].tolist()
+    >>> (vote(p, ["a", "a", "a"], method="majority")["pred"].tolist(),
+    ...  vote(p, ["a", "a", "a"])["pred"].tolist())
     ([1], [0])
     """
     proba, groups = np.asarray(proba, dtype=float), np.asarray(groups)
     if proba.ndim != 2 or len(proba) != len(groups):
-        raise CourseError(f"vote: proba must be (n_segments, n_classes) with one group per row; got {proba.shape} and {len(groups)} groups")
+        raise CourseError("vote: proba must be (n_segments, n_classes) with one group per row; "
+                          f"got {proba.shape} and {len(groups)} groups")
     if method not in {"mean", "majority"}:
         raise CourseError(f"vote: method must be 'mean' or 'majority', got {method!r}")
     order = pd.unique(groups)
     mean = pd.DataFrame(proba).groupby(groups, sort=False).mean().reindex(order)
     scores = mean
     if method == "majority":
-        scores = pd.DataFrame(np.eye(proba.shape[1])[proba.argmax(axis=1)]).groupby(groups, sort=False).mean().reindex(order)
-    return scores.assign(pred=(scores.to_numpy() + (1e-6 * mean.to_numpy() if method == "majority" else 0)).argmax(axis=1))
+        scores = pd.DataFrame(np.eye(proba.shape[1])[proba.argmax(axis=1)]).groupby(
+            groups, sort=False).mean().reindex(order)
+    return scores.assign(pred=(scores.to_numpy() + (1e-6 * mean.to_numpy() if method == "majority"
+                                                    else 0)).argmax(axis=1))
 
 
-def clip_level(proba: np.ndarray, y_true: Sequence, groups: Sequence, *, method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Clip-level true and predicted labels (one per clip, in order of first appearance); see
-    :func:`vote`.
+def clip_level(proba: np.ndarray, y_true: Sequence, groups: Sequence, *,
+               method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Clip-level true and predicted labels (one per clip, by first appearance); see :func:`vote`.
 
     Examples
     --------
@@ -151,14 +161,14 @@ def clip_level(proba: np.ndarray, y_true: Sequence, groups: Sequence, *, method:
     (array([0, 1]), array([0, 1]))
     """
     voted = vote(proba, groups, method=method)
-    truth = pd.Series(np.asarray(y_true)).groupby(np.asarray(groups), sort=False).first().reindex(voted.index)
+    truth = pd.Series(np.asarray(y_true)).groupby(np.asarray(groups),
+                                                  sort=False).first().reindex(voted.index)
     return truth.to_numpy(), voted["pred"].to_numpy()
 
 
 def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> dict[str, Any]:
-    """Test accuracy per segment and per clip (majority vote and mean probability): a dict of
-    ``segment_accuracy``, ``clip_accuracy_majority``, ``clip_accuracy_mean``, ``n_segments``,
-    ``n_clips``, and ``proba``, ``clip_true``, ``clip_pred`` (mean-probability vote).
+    """Test accuracies: ``segment_accuracy``, ``clip_accuracy_majority``, ``clip_accuracy_mean``,
+    ``n_segments``, ``n_clips``, ``proba``, ``clip_true``, ``clip_pred`` (mean-probability vote).
 
     Examples
     --------
@@ -171,5 +181,6 @@ def evaluate(model: Any, X: np.ndarray, y: np.ndarray, clip_id: np.ndarray) -> d
     true_m, pred_m = clip_level(proba, y, clip_id, method="majority")
     true_p, pred_p = clip_level(proba, y, clip_id, method="mean")
     return {"segment_accuracy": float(np.mean(proba.argmax(axis=1) == y)),
-            "clip_accuracy_majority": float(np.mean(true_m == pred_m)), "clip_accuracy_mean": float(np.mean(true_p == pred_p)),
-            "n_segments": int(len(y)), "n_clips": int(len(true_p)), "proba": proba, "clip_true": true_p, "clip_pred": pred_p}
+            "clip_accuracy_majority": float(np.mean(true_m == pred_m)),
+            "clip_accuracy_mean": float(np.mean(true_p == pred_p)), "n_segments": int(len(y)),
+            "n_clips": int(len(true_p)), "proba": proba, "clip_true": true_p, "clip_pred": pred_p}

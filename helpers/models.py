@@ -1,6 +1,5 @@
-"""What the course's models read and the networks the notebooks build: features of 3 s segments, the
-LSTM of notebook 07, the CNN of notebook 08, and the distance behind the transfer model's "unsure"
-(notebook 11).
+"""What the course's models read, and the notebooks' networks: features of 3 s segments, the LSTM
+(notebook 07), the CNN (08), and the distance behind the transfer model's "unsure" (11).
 
 The segment datasets of a folder of clips (cached, with training copies) are
 :mod:`machinery.segments`'; the command line that trains the models, ``python -m machinery.train``,
@@ -19,26 +18,26 @@ from .errors import CourseError
 from .pretrained import MUSICNN_SPEC, musicnn_input
 
 __all__ = ["MFCC_SPEC", "CNN_SPEC", "BASELINE_SPEC", "TRANSFER_SPEC", "VAL_SIZE", "TEST_SIZE",
-           "check_spec", "segment_features", "clip_segments", "build_lstm", "build_cnn", "model_input", "mahalanobis"]
+           "check_spec", "segment_features", "clip_segments", "build_lstm", "build_cnn",
+           "model_input", "mahalanobis"]
 
 
 #: MFCC sequences, ``(frames, 13)`` per segment, for the LSTM (notebook 07).
 MFCC_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 13, "n_fft": 2048, "hop_length": 512}
 #: The log-mel spec of the course's spectrogram CNN (notebook 08): 3 s segments -> 64 x 130.
 CNN_SPEC: dict[str, Any] = {"type": "logmel", "n_mels": 64, "n_fft": 2048, "hop_length": 512}
-#: The baseline of notebooks 07-09: an RBF SVM on the means and standard deviations of these 20
-#: MFCCs.
+#: The baseline of notebooks 07-09: an RBF SVM on these 20 MFCCs' means and standard deviations.
 BASELINE_SPEC: dict[str, Any] = {"type": "mfcc", "n_mfcc": 20, "n_fft": 2048, "hop_length": 512}
 #: The transfer model's input: the tagger's log-mel of each patch scaled to an RMS of -20 dBFS
 #: (issue 29: the level of a recording says nothing about its genre). A model whose spec lacks
 #: ``rms_dbfs`` saw the raw level.
 TRANSFER_SPEC: dict[str, Any] = {**MUSICNN_SPEC, "rms_dbfs": -20.0}
 
-#: The split every model kind uses: fractions of each genre's clips for validation and test
-#: (60/15/25).
+#: Every model kind's split: fractions of each genre's clips for validation and test (60/15/25).
 VAL_SIZE, TEST_SIZE = 0.15, 0.25
 
-_DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
+_DEFAULTS = {"mfcc": {"n_mfcc": 13, "n_mels": 128, "n_fft": 2048, "hop_length": 512,
+                      "top_db": 80.0},
              "logmel": {"n_mels": 128, "n_fft": 2048, "hop_length": 512, "top_db": 80.0},
              "musicnn": {k: v for k, v in MUSICNN_SPEC.items() if k != "type"}}
 
@@ -55,12 +54,17 @@ def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
     {'type': 'mfcc', 'n_mfcc': 13, 'n_mels': 128, 'n_fft': 2048, 'hop_length': 512, 'top_db': 80.0}
     """
     if not isinstance(spec, dict) or spec.get("type") not in _DEFAULTS:
-        raise CourseError(f"a feature spec is a dict with a 'type' key ({', '.join(map(repr, _DEFAULTS))}); got {spec!r}")
-    if unknown := set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"} - ({"rms_dbfs"} if spec["type"] == "musicnn" else set()):
-        raise CourseError(f"unknown key(s) {sorted(unknown)} in {spec['type']} feature spec {spec!r}")
+        raise CourseError("a feature spec is a dict with a 'type' key"
+                          f" ({', '.join(map(repr, _DEFAULTS))}); got {spec!r}")
+    if unknown := (set(spec) - set(_DEFAULTS[spec["type"]]) - {"type"}
+                   - ({"rms_dbfs"} if spec["type"] == "musicnn" else set())):
+        raise CourseError(f"unknown key(s) {sorted(unknown)} in {spec['type']} feature spec"
+                          f" {spec!r}")
     out = {"type": spec["type"], **_DEFAULTS[spec["type"]], **spec}
-    if "rms_dbfs" in out and not (isinstance(out["rms_dbfs"], (int, float)) and -100 < out["rms_dbfs"] < 0):
-        raise CourseError(f"rms_dbfs must be a level in dBFS between -100 and 0 in feature spec {spec!r}")
+    if "rms_dbfs" in out and not (isinstance(out["rms_dbfs"], (int, float))
+                                  and -100 < out["rms_dbfs"] < 0):
+        raise CourseError("rms_dbfs must be a level in dBFS between -100 and 0 in feature spec"
+                          f" {spec!r}")
     for key in set(out) - {"type", "top_db", "rms_dbfs"}:
         if int(out[key]) != out[key] or out[key] <= 0:
             raise CourseError(f"{key} must be a positive integer in feature spec {spec!r}")
@@ -86,11 +90,12 @@ def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.
     spec = check_spec(spec)
     segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
     if segments.ndim != 2 or segments.shape[0] == 0:
-        raise CourseError(f"segments must have shape (n, samples) with n >= 1, got {segments.shape}")
+        raise CourseError("segments must have shape (n, samples) with n >= 1, got"
+                          f" {segments.shape}")
     if spec["type"] == "musicnn":
         return musicnn_input(segments, sr=sr, spec=spec)
-    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
-                                         n_mels=spec["n_mels"])
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"],
+                                         hop_length=spec["hop_length"], n_mels=spec["n_mels"])
     db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
     db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - spec["top_db"])
     if spec["type"] == "logmel":
@@ -99,10 +104,10 @@ def segment_features(segments: np.ndarray, sr: int, spec: dict[str, Any]) -> np.
     return np.ascontiguousarray(np.swapaxes(mfcc, 1, 2), dtype=np.float32)
 
 
-def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seconds: float = 3.0) -> np.ndarray:
-    """Load a file (mono, resampled to ``sr``) and cut it into back-to-back segments ``(n,
-    samples)``; raise :class:`helpers.errors.AudioError` if the file is missing, unreadable, or
-    shorter than one segment.
+def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR,
+                  segment_seconds: float = 3.0) -> np.ndarray:
+    """Load a file (mono, at ``sr``) and cut it into back-to-back segments ``(n, samples)``; raise
+    :class:`helpers.errors.AudioError` if it is missing, unreadable or shorter than a segment.
 
     Examples
     --------
@@ -114,8 +119,7 @@ def clip_segments(path: str | os.PathLike, *, sr: int = DEFAULT_SR, segment_seco
 
 
 def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None) -> Any:
-    """The classic MFCC-sequence LSTM genre classifier, compiled (notebook 07 builds it in its
-    cells).
+    """The classic MFCC-sequence LSTM genre classifier, compiled (notebook 07 builds it in cells).
 
     ``input_shape``: one sequence, e.g. ``(130, 13)``; ``norm``: an adapted
     ``keras.layers.Normalization``, then ``LSTM(64, return_sequences=True) -> LSTM(64) -> Dense(64,
@@ -131,12 +135,14 @@ def build_lstm(input_shape: tuple[int, int], n_classes: int, *, norm: Any = None
     from keras import layers
 
     model = keras.Sequential([
-        keras.Input(shape=tuple(input_shape), name="mfcc_sequence"), *([norm] if norm is not None else []),
+        keras.Input(shape=tuple(input_shape), name="mfcc_sequence"),
+        *([norm] if norm is not None else []),
         layers.LSTM(64, return_sequences=True, name="lstm_1"), layers.LSTM(64, name="lstm_2"),
         layers.Dense(64, activation="relu", name="dense"), layers.Dropout(0.3, name="dropout"),
         layers.Dense(n_classes, activation="softmax", name="genre"),
     ], name="lstm_genre_classifier")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # Adam: rate 1e-3
+    # Adam: rate 1e-3
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -165,9 +171,11 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, *, norm: Any = 
         x = layers.ReLU(name=f"relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(layers.Dropout(0.3, name="dropout1")(x))
-    outputs = layers.Dense(n_classes, activation="softmax", name="genre")(layers.Dropout(0.3, name="dropout2")(x))
+    outputs = layers.Dense(n_classes, activation="softmax",
+                           name="genre")(layers.Dropout(0.3, name="dropout2")(x))
     model = keras.Model(inputs, outputs, name="spectrogram_cnn")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # Adam: rate 1e-3
+    # Adam: rate 1e-3
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -180,7 +188,8 @@ def model_input(X: np.ndarray, kind: str) -> np.ndarray:
     >>> model_input(np.zeros((2, 64, 130)), "cnn").shape
     (2, 64, 130, 1)
     """
-    return np.asarray(X, dtype=np.float32)[..., None] if kind == "cnn" else np.asarray(X, dtype=np.float32)
+    return (np.asarray(X, dtype=np.float32)[..., None] if kind == "cnn"
+            else np.asarray(X, dtype=np.float32))
 
 
 def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
@@ -194,5 +203,6 @@ def mahalanobis(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
     array([1., 3.])
     """
     x = np.atleast_2d(x) - np.asarray(stats["center"], dtype=np.float64)
-    d2 = np.sum(x ** 2, axis=1) / stats["scale"] - np.sum((x @ np.asarray(stats["components"]).T) ** 2, axis=1)
+    d2 = (np.sum(x ** 2, axis=1) / stats["scale"]
+          - np.sum((x @ np.asarray(stats["components"]).T) ** 2, axis=1))
     return np.sqrt(np.maximum(d2, 0.0))

@@ -2,9 +2,8 @@
 and a colour bar wherever colour carries a value.
 
 The functions for one signal draw into ``ax`` (a new figure when None) and return the
-:class:`matplotlib.axes.Axes`; those with a colour bar also store it as ``ax.colorbar``. The two
-figure-level functions (confusion matrices, training curves) return the figure. None calls
-``plt.show()``.
+:class:`matplotlib.axes.Axes`; those with a colour bar store it as ``ax.colorbar``. The figure-level
+functions (confusion matrices, training curves) return the figure. None calls ``plt.show()``.
 """
 from __future__ import annotations
 
@@ -17,8 +16,8 @@ import pandas as pd
 
 from .errors import CourseError
 
-__all__ = ["plot_waveform", "plot_spectrum", "plot_spectrogram", "plot_mfcc", "plot_confusion_matrices",
-           "plot_training_curves"]
+__all__ = ["plot_waveform", "plot_spectrum", "plot_spectrogram", "plot_mfcc",
+           "plot_confusion_matrices", "plot_training_curves"]
 
 
 def _axes(ax, figsize=(10, 3)):
@@ -53,8 +52,9 @@ def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str = "Waveform", o
     return ax
 
 
-def plot_spectrum(freqs: np.ndarray, magnitude: np.ndarray, *, ax=None, title: str = "Magnitude spectrum",
-                  db: bool = True, log_freq: bool = True, fmin: float = 20.0, label: str | None = None):
+def plot_spectrum(freqs: np.ndarray, magnitude: np.ndarray, *, ax=None,
+                  title: str = "Magnitude spectrum", db: bool = True, log_freq: bool = True,
+                  fmin: float = 20.0, label: str | None = None):
     """Magnitude spectrum (e.g. ``np.abs(np.fft.rfft(y))``) against frequency in Hz
     (``np.fft.rfftfreq``).
 
@@ -71,21 +71,23 @@ def plot_spectrum(freqs: np.ndarray, magnitude: np.ndarray, *, ax=None, title: s
     """
     ax = _axes(ax)
     magnitude = np.asarray(magnitude, dtype=float)
-    values = 20 * np.log10(np.maximum(magnitude, 1e-12) / max(magnitude.max(), 1e-12)) if db else magnitude
+    values = (20 * np.log10(np.maximum(magnitude, 1e-12) / max(magnitude.max(), 1e-12)) if db
+              else magnitude)
     keep = freqs >= (fmin if log_freq else 0)
     ax.plot(freqs[keep], values[keep], lw=0.7, label=label)
     if log_freq:
         ax.set_xscale("log")
     ax.set_xlim(freqs[keep][0], freqs[-1])
-    ax.set(title=title, xlabel="Frequency (Hz)", ylabel="Magnitude (dB re max)" if db else "Magnitude (linear)")
+    ax.set(title=title, xlabel="Frequency (Hz)",
+           ylabel="Magnitude (dB re max)" if db else "Magnitude (linear)")
     return ax
 
 
 def plot_spectrogram(S_db: np.ndarray, sr: int, *, hop_length: int = 512, n_fft: int | None = None,
                      y_axis: str = "log", ax=None, title: str = "Spectrogram",
-                     colorbar_label: str = "Level (dB re max)", offset: float = 0.0, cmap: str = "magma"):
-    """A spectrogram already in dB (STFT or mel), ``(bins, frames)``, with
-    ``librosa.display.specshow``.
+                     colorbar_label: str = "Level (dB re max)", offset: float = 0.0,
+                     cmap: str = "magma"):
+    """A spectrogram in dB (STFT or mel), ``(bins, frames)``, with ``librosa.display.specshow``.
 
     Time in s, frequency in Hz and a colour bar. ``y_axis`` is "log", "linear" or "mel" (for mel
     spectrograms; ticks still in Hz); ``offset`` is the time of the first frame in s (for excerpts).
@@ -100,7 +102,8 @@ def plot_spectrogram(S_db: np.ndarray, sr: int, *, hop_length: int = 512, n_fft:
     """
     ax = _axes(ax)
     img = librosa.display.specshow(
-        S_db, sr=sr, hop_length=hop_length, n_fft=n_fft, x_axis="time", y_axis=y_axis, ax=ax, cmap=cmap,
+        S_db, sr=sr, hop_length=hop_length, n_fft=n_fft, x_axis="time", y_axis=y_axis, ax=ax,
+        cmap=cmap,
         x_coords=None if offset == 0 else offset + np.arange(S_db.shape[1]) * hop_length / sr,
     )
     ax.set(title=title, xlabel="Time (s)", ylabel="Frequency (Hz)")
@@ -113,8 +116,7 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, titl
     """MFCC matrix ``(n_mfcc, frames)``: coefficient index (from 0) against time, with a colour bar.
 
     ``label`` names the colour bar's units: pass e.g. ``"Standardised value"`` for MFCCs scaled per
-    coefficient (raw coefficient 0, the overall loudness, is far larger than the rest and swamps
-    them).
+    coefficient (raw coefficient 0, the overall loudness, is far larger and swamps the rest).
 
     Examples
     --------
@@ -124,7 +126,8 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, titl
     ('MFCC coefficient (index)', 'Coefficient value (dB-scaled)')
     """
     ax = _axes(ax)
-    img = librosa.display.specshow(mfcc, sr=sr, hop_length=hop_length, x_axis="time", ax=ax, cmap="coolwarm")
+    img = librosa.display.specshow(mfcc, sr=sr, hop_length=hop_length, x_axis="time", ax=ax,
+                                   cmap="coolwarm")
     n = mfcc.shape[0]
     ax.set_yticks(np.arange(0, n, max(1, n // 5)) + 0.5, labels=np.arange(0, n, max(1, n // 5)))
     ax.set(title=title, xlabel="Time (s)", ylabel="MFCC coefficient (index)")
@@ -134,9 +137,9 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, *, hop_length: int = 512, ax=None, titl
 
 def plot_confusion_matrices(y_true: Any, predictions_by_model: Mapping[str, Any], *,
                             labels: Sequence[Any] | None = None, normalize: str | None = "true",
-                            title: str = "Confusion matrices", cmap: str = "Blues", panel_size: float = 3.4):
-    """One ``sklearn.metrics.ConfusionMatrixDisplay`` panel per model, with counts and row shares
-    written in.
+                            title: str = "Confusion matrices", cmap: str = "Blues",
+                            panel_size: float = 3.4):
+    """One ``sklearn.metrics.ConfusionMatrixDisplay`` per model, counts and row shares written in.
 
     Parameters
     ----------
@@ -164,18 +167,19 @@ def plot_confusion_matrices(y_true: Any, predictions_by_model: Mapping[str, Any]
 
     Examples
     --------
-    >>> fig = plot_confusion_matrices(["rock", "pop", "rock"], {"always rock": ["rock"] * 3}, title="Toy")
+    >>> fig = plot_confusion_matrices(["rock", "pop", "rock"], {"always rock": ["rock"] * 3},
+    ...                               title="Toy")
     >>> [t.get_text() for t in fig.axes[0].texts]
     ['0\\n(0.00)', '1\\n(1.00)', '0\\n(0.00)', '2\\n(1.00)']
     """
-    # imported here: importing scikit-learn sets environment variables (KMP_*), and importing
-    # helpers must not
+    # imported here: scikit-learn's import sets environment variables (KMP_*); helpers' must not
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     if not predictions_by_model:
         raise CourseError("plot_confusion_matrices: no models given")
     if normalize not in ("true", None):
-        raise CourseError(f"plot_confusion_matrices: normalize must be 'true' or None, got {normalize!r}")
+        raise CourseError("plot_confusion_matrices: normalize must be 'true' or None, got"
+                          f" {normalize!r}")
     y_true = np.asarray(y_true)
     labels = list(labels) if labels is not None else sorted(pd.unique(y_true))
     n = len(predictions_by_model)
@@ -183,9 +187,8 @@ def plot_confusion_matrices(y_true: Any, predictions_by_model: Mapping[str, Any]
                              layout="constrained")
     for ax, (name, y_pred) in zip(axes[0], predictions_by_model.items()):
         if len(y_pred) != len(y_true):
-            raise CourseError(
-                f"plot_confusion_matrices: model {name!r} has {len(y_pred)} predictions for {len(y_true)} labels"
-            )
+            raise CourseError(f"plot_confusion_matrices: model {name!r} has {len(y_pred)}"
+                              f" predictions for {len(y_true)} labels")
         counts = confusion_matrix(y_true, np.asarray(y_pred), labels=labels)
         shares = confusion_matrix(y_true, np.asarray(y_pred), labels=labels, normalize="true")
         display = ConfusionMatrixDisplay(shares if normalize == "true" else counts,
@@ -195,7 +198,8 @@ def plot_confusion_matrices(y_true: Any, predictions_by_model: Mapping[str, Any]
         for (i, j), text in np.ndenumerate(display.text_):
             text.set_text(f"{counts[i, j]}\n({shares[i, j]:.2f})")
         ax.set(xlabel="Predicted genre", ylabel="True genre", title=str(name))
-    fig.colorbar(display.im_, ax=axes[0].tolist(), label="share of true class" if normalize == "true" else "tracks")
+    fig.colorbar(display.im_, ax=axes[0].tolist(),
+                 label="share of true class" if normalize == "true" else "tracks")
     fig.suptitle(title)
     return fig
 
@@ -217,7 +221,8 @@ def plot_training_curves(histories: Mapping[str, Any], *, title: str = "Training
 
     Examples
     --------
-    >>> fig = plot_training_curves({"toy": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.9]}}, title="Toy")
+    >>> fig = plot_training_curves({"toy": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.9]}},
+    ...                            title="Toy")
     >>> [ax.get_title() for ax in fig.axes], len(fig.axes[0].lines)
     (['Loss', 'Accuracy'], 2)
     """
@@ -229,7 +234,8 @@ def plot_training_curves(histories: Mapping[str, Any], *, title: str = "Training
             if key in h:
                 ax.plot(epochs, h[key], color=f"C{i}", label=f"{label}: train")
             if f"val_{key}" in h:
-                ax.plot(epochs, h[f"val_{key}"], color=f"C{i}", linestyle="--", label=f"{label}: validation")
+                ax.plot(epochs, h[f"val_{key}"], color=f"C{i}", linestyle="--",
+                        label=f"{label}: validation")
     axes[0].set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
     axes[1].set(title="Accuracy", xlabel="epoch", ylabel="segment accuracy")
     (axes[1] if axes[1].lines else axes[0]).legend(fontsize=8)

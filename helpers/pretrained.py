@@ -1,14 +1,12 @@
-"""A pretrained music tagger for transfer learning: musicnn's MSD_vgg (Pons & Serra 2019) in Keras
-3.
+"""A pretrained music tagger for transfer learning: musicnn's MSD_vgg (Pons & Serra 2019), Keras 3.
 
 The weights are data (``musicnn`` in :data:`helpers.datasets.REGISTRY`: the ``musicnn`` 0.1.0 wheel,
-whose TensorFlow-1 checkpoints were trained to predict 50 Million Song Dataset tags).
-:func:`build_tagger` rebuilds the network in Keras 3 layers; :func:`machinery.modelio.load_tagger`
-puts the checkpoint's weights into them. Its input, :func:`musicnn_input`, is ``log10(10000 * mel +
-1)`` of 16 kHz audio, 187 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells;
-``python -m machinery.train transfer`` and :mod:`machinery.predict` reuse them. The original package
-is not a dependency: its code is TensorFlow-1 graph code, and its preprocessing overflows (it takes
-the log in float16).
+whose TensorFlow-1 checkpoints predict 50 Million Song Dataset tags). :func:`build_tagger` rebuilds
+the network in Keras 3 layers; :func:`machinery.modelio.load_tagger` puts the checkpoint's weights
+into them. Its input, :func:`musicnn_input`, is ``log10(10000 * mel + 1)`` of 16 kHz audio, 187
+frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m machinery.train
+transfer`` and :mod:`machinery.predict` reuse them. The original package is not a dependency: it is
+TensorFlow-1 graph code, and its preprocessing overflows (it takes the log in float16).
 """
 from __future__ import annotations
 
@@ -17,29 +15,28 @@ from typing import Any
 import numpy as np
 
 
-__all__ = ["MUSICNN_SPEC", "MUSICNN_SR", "PATCH_SECONDS", "MSD_TAGS", "set_level", "musicnn_input", "build_tagger",
-           "embedding_model"]
+__all__ = ["MUSICNN_SPEC", "MUSICNN_SR", "PATCH_SECONDS", "MSD_TAGS", "set_level", "musicnn_input",
+           "build_tagger", "embedding_model"]
 
 #: The tagger's input features: mel power of 512-sample frames every 256 samples, 96 bands.
 MUSICNN_SPEC: dict[str, Any] = {"type": "musicnn", "n_mels": 96, "n_fft": 512, "hop_length": 256}
-#: Sample rate (Hz) and frames per patch the tagger was trained with; a patch lasts 187 * 256 /
-#: 16000 s.
+#: The tagger's training sample rate (Hz) and frames per patch; a patch lasts 187 * 256 / 16000 s.
 MUSICNN_SR, _FRAMES = 16000, 187
 PATCH_SECONDS = _FRAMES * MUSICNN_SPEC["hop_length"] / MUSICNN_SR
 #: The 50 Million Song Dataset tags of the output layer, in order (``musicnn/configuration.py``).
 MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-            "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
-            "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies",
-            "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop",
-            "70s", "party", "country", "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
+            "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
+            "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s",
+            "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
+            "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
+            "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
             "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy")
 #: (pool size, strides) after each of the five convolution blocks, on (time, mel band)
 _POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4)))
 
 
 def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
-    """Each row of ``segments`` ``(n, samples)`` scaled to an RMS of ``rms_dbfs`` (dB re full
-    scale), as float32.
+    """Each row of ``segments`` ``(n, samples)`` scaled to an RMS of ``rms_dbfs`` dBFS, as float32.
 
     The gain is at most 60 dB: a row quieter than ``rms_dbfs - 60`` dBFS (near silence) stays that
     much below the target, and digital silence stays silence.
@@ -56,7 +53,8 @@ def set_level(segments: np.ndarray, *, rms_dbfs: float = -20.0) -> np.ndarray:
     return (segments * (target / np.maximum(rms, target / 1000))).astype(np.float32)
 
 
-def musicnn_input(segments: np.ndarray, *, sr: int = MUSICNN_SR, spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
+def musicnn_input(segments: np.ndarray, *, sr: int = MUSICNN_SR,
+                  spec: dict[str, Any] = MUSICNN_SPEC) -> np.ndarray:
     """The tagger's input for equal-length segments ``(n, samples)``: ``(n, samples // hop,
     n_mels)`` float32.
 
@@ -76,9 +74,10 @@ def musicnn_input(segments: np.ndarray, *, sr: int = MUSICNN_SR, spec: dict[str,
     import librosa
 
     segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
-    segments = segments if spec.get("rms_dbfs") is None else set_level(segments, rms_dbfs=spec["rms_dbfs"])
-    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"], hop_length=spec["hop_length"],
-                                         n_mels=spec["n_mels"])
+    segments = (segments if spec.get("rms_dbfs") is None
+                else set_level(segments, rms_dbfs=spec["rms_dbfs"]))
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=spec["n_fft"],
+                                         hop_length=spec["hop_length"], n_mels=spec["n_mels"])
     frames = np.swapaxes(mel, -1, -2)[:, :segments.shape[-1] // spec["hop_length"]]
     return np.log10(10000 * frames.astype(np.float32) + 1)
 
@@ -108,7 +107,8 @@ def build_tagger(*, n_tags: int = len(MSD_TAGS)) -> Any:
         x = layers.BatchNormalization(epsilon=1e-3, name=f"bn{i}")(x)
         x = layers.MaxPooling2D(size, strides=strides, name=f"pool{i}")(x)
     x = layers.Dropout(0.5, name="dropout_top")(layers.Flatten(name="pool5_flat")(x))
-    return keras.Model(inputs, layers.Dense(n_tags, activation="sigmoid", name="tags")(x), name="msd_vgg")
+    return keras.Model(inputs, layers.Dense(n_tags, activation="sigmoid", name="tags")(x),
+                       name="msd_vgg")
 
 
 def embedding_model(tagger: Any) -> Any:
@@ -117,8 +117,7 @@ def embedding_model(tagger: Any) -> Any:
 
     Early blocks describe timbre and texture, late ones what the tags need; averaging every block's
     activations is the transfer recipe of Choi, Fazekas, Sandler & Cho (ISMIR 2017), and on the
-    course's clips it classifies genres better than the last layer alone (notebook 09 compares
-    them).
+    course's clips it classifies genres better than the last layer alone (notebook 09 shows it).
 
     Examples
     --------
@@ -128,5 +127,7 @@ def embedding_model(tagger: Any) -> Any:
     import keras
     from keras import layers
 
-    pooled = [layers.GlobalAveragePooling2D(name=f"mean{i}")(tagger.get_layer(f"bn{i}").output) for i in range(1, 6)]
-    return keras.Model(tagger.input, layers.Concatenate(name="embedding")(pooled), name="msd_vgg_embedding")
+    pooled = [layers.GlobalAveragePooling2D(name=f"mean{i}")(tagger.get_layer(f"bn{i}").output)
+              for i in range(1, 6)]
+    return keras.Model(tagger.input, layers.Concatenate(name="embedding")(pooled),
+                       name="msd_vgg_embedding")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.config import REPO_ROOT
+from helpers.config import build_dir
 from helpers.errors import not_a_command
 
 __all__ = ["cache_dir", "digest", "cached", "read_cached", "write_cached", "atomic_path", "write_atomic",
@@ -40,8 +40,9 @@ def cache_dir(*parts: str) -> Path:
     >>> cache_dir("features").name
     'features'
     """
-    value = os.environ.get("COURSE_CACHE_DIR", "").strip()
-    folder = (Path(value).expanduser().resolve() if value else REPO_ROOT / "build" / "cache").joinpath(*parts)
+    if not (value := os.environ.get("COURSE_CACHE_DIR", "").strip()):
+        return build_dir("cache", *parts)
+    folder = Path(value).expanduser().resolve().joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

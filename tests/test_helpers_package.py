@@ -43,7 +43,11 @@ TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("
 # 40, were paid for by moving `changed_clips` (machinery.clips) and `on_interrupt` (machinery) out: 2,726. One
 # warm-up-then-workers runner (`config.in_workers`) for extraction and segment datasets, the training command's
 # `require_classes` moved to machinery.train, and every line this change wrote kept within 100 characters: 2,720.
-MAX_MODULES, MAX_LINES = 13, 2730
+# Issue 32's aim met by moving what serves rather than teaches: the cache and atomic writes (machinery.store), the
+# workers and the extraction over many files (machinery.extract), the segment datasets and training copies
+# (machinery.segments), the tagger's checkpoint (machinery.modelio), and one refusal of `python -m` in __init__
+# instead of one per module; then every line wrapped at 100 characters.
+MAX_MODULES, MAX_LINES, MAX_WIDTH = 12, 2200, 100
 
 
 def public_functions():
@@ -58,6 +62,13 @@ def test_the_package_is_small():
     lines = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in MODULES}
     assert len(lines) <= MAX_MODULES, f"{len(lines)} modules (limit {MAX_MODULES}): {sorted(lines)}"
     assert sum(lines.values()) <= MAX_LINES, f"{sum(lines.values())} lines (limit {MAX_LINES}): {lines}"
+
+
+def test_no_line_is_longer_than_100_characters():
+    """Issue 32: the line limit cannot be met by packing lines."""
+    wide = [f"{p.name}:{i}" for p in MODULES for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if len(line) > MAX_WIDTH]
+    assert not wide, f"{len(wide)} lines over {MAX_WIDTH} characters: {wide[:10]}"
 
 
 @pytest.mark.parametrize("module, node", list(public_functions()), ids=lambda v: getattr(v, "name", v))

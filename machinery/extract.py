@@ -30,6 +30,9 @@ from .store import cache_dir, read_cached, write_cached
 __all__ = ["in_workers", "ExtractionResult", "extract_features"]
 
 logger = logging.getLogger(__name__)
+# as `helpers`' loggers: warnings reach the handlers a program sets up (the commands' logging.basicConfig), and none
+# by default, where the caller reports what matters (`result.failures`, a notebook's own print)
+logger.addHandler(logging.NullHandler())
 
 _WATCHDOG: list[threading.Thread] = []
 

@@ -172,7 +172,6 @@ def prepare_features(segments: np.ndarray, metadata: dict[str, Any]) -> np.ndarr
     return model_input(segment_features(segments, int(metadata["sample_rate"]), metadata["feature_spec"]), metadata["kind"])
 
 
-
 def checkpoint(*, model: str = "MSD_vgg", root: str | os.PathLike | None = None) -> str:
     """Extract a tagger's checkpoint from the musicnn wheel (once), verify it, and return its prefix for
     ``tf.train.load_checkpoint``.

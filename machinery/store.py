@@ -30,6 +30,9 @@ __all__ = ["cache_dir", "digest", "cached", "read_cached", "write_cached", "atom
            "partial_name"]
 
 logger = logging.getLogger(__name__)
+# as `helpers`' loggers: warnings reach the handlers a program sets up (the commands' logging.basicConfig), and none
+# by default, where the caller reports what matters (`result.failures`, a notebook's own print)
+logger.addHandler(logging.NullHandler())
 
 
 def cache_dir(*parts: str) -> Path:

@@ -3,8 +3,8 @@
 :func:`extract_features` runs a function such as :func:`helpers.features.gtzan_feature_vector` over a table
 of files: in parallel (:func:`in_workers`: ``joblib.Parallel``, worker processes), with a cache on disk (one
 entry per audio file, keyed by its content: :func:`machinery.store.cached`'s), and listing the files that
-could not be read instead of stopping. Notebooks 04, 06 and 10 call it; notebook 10 writes the same steps
-(``joblib.Parallel``, a cache keyed by content) in its own cells first.
+could not be read instead of stopping. Notebooks 04, 06 and 10 call it; notebook 10 shows what its workers,
+its cache and its list of failures do.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What the course's models read, and the notebooks' networks: features of 3 s segments, the LSTM
 (notebook 07), the CNN (08), and the distance behind the transfer model's "unsure" (11).
 
-The segment datasets of a folder of clips (cached, with training copies) are
-:mod:`machinery.segments`'; the command line that trains the models, ``python -m machinery.train``,
+A folder of clips becomes a segment dataset (cached, with training copies) in
+:mod:`machinery.segments`; the command line that trains the models, ``python -m machinery.train``,
 uses these functions; notebooks 07-09 and 11 write its steps in their own cells.
 """
 from __future__ import annotations

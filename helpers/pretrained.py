@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-
 __all__ = ["MUSICNN_SPEC", "MUSICNN_SR", "PATCH_SECONDS", "MSD_TAGS", "set_level", "musicnn_input",
            "build_tagger", "embedding_model"]
 

@@ -64,11 +64,12 @@ data: $(STAMP)
 bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
-# two pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
-# tests/conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
-# functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
-# JOBS=1 runs everything in one process, one file after the other, as before.
-JOBS ?= 2
+# three pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
+# conftest.py; not xdist's reordering by number of tests): on 2 cores a third worker fills the time the others wait
+# (a training kernel keeps about one core busy, a kernel starting or a command line test less; issue 31). The numba
+# warm-up first compiles librosa's cached functions in one process, so kernels that start together only read the
+# cache (numba/numba#10128). JOBS=1 runs everything in one process, one file after the other, as before.
+JOBS ?= 3
 PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
 # with workers, each process (and each notebook's kernel) keeps OpenBLAS to one thread: OpenBLAS's threads wait for
 # work by spinning, and two workers' spinning threads took the cores from each other's work (notebook 09's logistic
@@ -76,18 +77,22 @@ PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile -
 ifneq ($(JOBS),1)
 TEST_ENV += OPENBLAS_NUM_THREADS=1
 endif
+PORTABLE := $(BIN)/python tools/portable_profile.py
 
+# the portable profile's warm-up runs beside this one (its numba code has a cache folder of its own), so that
+# `make test-portable` afterwards finds its cache warm too
 test: $(STAMP)
-	$(BIN)/ruff check helpers machinery tools benchmarks tests
-	$(BIN)/python tools/numba_warmup.py
+	$(BIN)/ruff check conftest.py helpers machinery tools benchmarks tests
+	$(PORTABLE) $(BIN)/python tools/numba_warmup.py & portable=$$!; \
+	  $(BIN)/python tools/numba_warmup.py || { wait $$portable; exit 1; }; wait $$portable
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 $(NOTEBOOKS) tests
 
 # the notebook checks again under tools/portable_profile.py: this CPU's instruction set one step lower
 # (AVX-512 -> AVX2 -> SSE4.1) for NumPy, oneDNN and numba, TensorFlow's oneDNN switched the other way and
 # MPLBACKEND=Agg, so an output that only this machine prints fails here and not on a learner's machine
 test-portable: $(STAMP)
-	$(BIN)/python tools/portable_profile.py $(BIN)/python tools/numba_warmup.py
-	$(TEST_ENV) $(BIN)/python tools/portable_profile.py $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 \
+	$(PORTABLE) $(BIN)/python tools/numba_warmup.py
+	$(TEST_ENV) $(PORTABLE) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 \
 	  $(NOTEBOOKS)
 
 unit: $(STAMP)

@@ -214,3 +214,12 @@ def test_the_teacher_copy_puts_every_solution_back_before_its_check():
         for i in solutions:
             assert "learner" in tags(code[i - 1]) and code[i + 1].source.startswith("check.exercise(")
         assert not any(c.cell_type == "markdown" and "solution" in tags(c) for c in copy.cells)
+
+
+def test_the_files_handed_out_first_exist():
+    """conftest.py's LONGEST_FIRST names files by path: one renamed would silently lose its place (issue 31)."""
+    root = Path(__file__).resolve().parents[1]
+    order = load_script(root / "conftest.py").LONGEST_FIRST
+    assert len(order) == len(set(order)) >= 6
+    missing = [name for name in order if not (root / name).is_file()]
+    assert not missing, f"conftest.py's LONGEST_FIRST names files that do not exist: {missing}"

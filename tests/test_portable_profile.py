@@ -42,6 +42,17 @@ def test_avx512_steps_down_to_avx2(monkeypatch, pp, dispatch):
     assert env["TF_ENABLE_ONEDNN_OPTS"] == "1"  # no VNNI/BF16/AMX: oneDNN is off by default, so switch it on
 
 
+def test_numba_code_for_the_lower_cpu_has_a_cache_of_its_own(monkeypatch, pp, tmp_path):
+    """So that the native and the portable warm-up can run at once without writing the same files (issue 31)."""
+    fake_cpu(monkeypatch, pp, features=AVX512, dispatch=DISPATCH_2_4)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    assert Path(pp.profile()["NUMBA_CACHE_DIR"]) == SCRIPT.parents[1] / "build" / "numba" / "avx2"
+    assert Path(pp.profile(steps=2)["NUMBA_CACHE_DIR"]).name == "sse41"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert pp.profile()["NUMBA_CACHE_DIR"] == str(tmp_path / "avx2")
+    assert "NUMBA_CACHE_DIR" not in pp.profile(steps=0)  # the same CPU: the same code and cache
+
+
 @pytest.mark.parametrize("dispatch", [DISPATCH_2_4, DISPATCH_1_26])
 def test_avx2_steps_down_to_sse41(monkeypatch, pp, dispatch):
     fake_cpu(monkeypatch, pp, features=AVX2, dispatch=dispatch)

@@ -10,7 +10,11 @@ level) fails here, not on a learner's or a CI service's machine. The profile
 - switches TensorFlow's oneDNN operations the other way from this machine's default
   (``TF_ENABLE_ONEDNN_OPTS``): TensorFlow turns them on by itself on CPUs with AVX512-VNNI,
   AVX512-BF16 or AMX;
-- sets ``MPLBACKEND=Agg``, as some CI runners do: notebooks must show their figures anyway.
+- sets ``MPLBACKEND=Agg``, as some CI runners do: notebooks must show their figures anyway;
+- keeps numba's machine code for the lower CPU in a folder of its own (``NUMBA_CACHE_DIR``:
+  ``build/numba/<level>``, or ``<level>`` under the folder that ``NUMBA_CACHE_DIR`` already names), so
+  that this profile's numba warm-up can run beside the native one without the two writing the same
+  cache files (numba/numba#10128; ``make test`` runs both warm-ups at once, issue 31).
 
 ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are left alone on purpose: some OpenBLAS builds
 compute wrong results or crash when they are forced.
@@ -31,12 +35,14 @@ import argparse
 import os
 import platform
 import sys
+from pathlib import Path
 
 try:
     from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__  # numpy >= 2
 except ImportError:  # numpy 1.26
     from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
+REPO = Path(__file__).resolve().parents[1]
 LEVELS = ("avx512", "avx2", "sse41")  # the x86 ladder, from the top; each profile step goes one down
 ONEDNN_MODES = ("flip", "on", "off")
 
@@ -103,6 +109,9 @@ def profile(*, steps: int | None = None, target: str | None = None, onednn: str 
         env.update(ONEDNN_MAX_CPU_ISA="SSE41", NUMBA_CPU_NAME="penryn")
     if drop:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(drop)
+    if "NUMBA_CPU_NAME" in env:  # numba's code for that CPU, cached apart from this CPU's
+        base = os.environ.get("NUMBA_CACHE_DIR")
+        env["NUMBA_CACHE_DIR"] = str(Path(base) / to if base else REPO / "build" / "numba" / to)
     return env
 
 

@@ -67,12 +67,12 @@ data: $(STAMP)
 bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
-# three pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
-# conftest.py; not xdist's reordering by number of tests): on 2 cores a third worker fills the time the others wait
-# (a training kernel keeps about one core busy, a kernel starting or a command line test less; issue 31). The numba
-# warm-up first compiles librosa's cached functions in one process, so kernels that start together only read the
-# cache (numba/numba#10128). JOBS=1 runs everything in one process, one file after the other, as before.
-JOBS ?= 3
+# two pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
+# conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
+# functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
+# Three workers were no faster on 2 cores (the work is CPU-bound; command-line tests that start TensorFlow in a
+# subprocess ran 2-4x slower beside two kernels). JOBS=1 runs everything in one process, one file after the other.
+JOBS ?= 2
 PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
 # with workers, each process (and each notebook's kernel) keeps OpenBLAS to one thread: OpenBLAS's threads wait for
 # work by spinning, and two workers' spinning threads took the cores from each other's work (notebook 09's logistic

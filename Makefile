@@ -68,7 +68,7 @@ bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
 # two pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
-# conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
+# tests/conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
 # functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
 # Three workers were no faster on 2 cores (the work is CPU-bound; command-line tests that start TensorFlow in a
 # subprocess ran 2-4x slower beside two kernels). JOBS=1 runs everything in one process, one file after the other.
@@ -84,7 +84,7 @@ endif
 # the portable profile's warm-up runs beside this one (its numba code has a cache folder of its own), so that
 # `make test-portable` afterwards finds its cache warm too
 test: $(STAMP)
-	$(BIN)/ruff check conftest.py helpers machinery tools benchmarks tests
+	$(BIN)/ruff check helpers machinery tools benchmarks tests
 	$(BIN)/python tools/portable_profile.py $(BIN)/python tools/numba_warmup.py & portable=$$!; \
 	  $(BIN)/python tools/numba_warmup.py || { wait $$portable; exit 1; }; wait $$portable
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 $(NOTEBOOKS) tests

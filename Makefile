@@ -70,8 +70,8 @@ bundle: $(STAMP)
 # two pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
 # tests/conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
 # functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
-# Three workers were no faster on 2 cores (the work is CPU-bound; command-line tests that start TensorFlow in a
-# subprocess ran 2-5x slower beside two kernels). JOBS=1 runs everything in one process, one file after the other.
+# Three workers showed no clear gain on 2 cores (the work is CPU-bound; command-line tests that start TensorFlow
+# in a subprocess ran 2-5x slower beside two kernels). JOBS=1 runs everything in one process, one file after the other.
 JOBS ?= 2
 PYTEST_JOBS := $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
 # with workers, each process (and each notebook's kernel) keeps OpenBLAS to one thread: OpenBLAS's threads wait for

@@ -55,9 +55,9 @@ from helpers.config import import_tensorflow  # noqa: E402
 from helpers.datasets import gtzan_clips  # noqa: E402
 from helpers.evaluation import group_train_val_test_split  # noqa: E402
 from machinery.predict import is_unsure  # noqa: E402
-from helpers.pretrained import MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS, embedding_model  # noqa: E402
+from helpers.pretrained import MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS  # noqa: E402
 from machinery import segments, train  # noqa: E402
-from machinery.modelio import load_tagger  # noqa: E402
+from machinery.musicnn import load_musicnn, musicnn_embedding_model  # noqa: E402
 
 CONDITIONS = {
     "clean": lambda y, sr, i: y,
@@ -109,7 +109,7 @@ def main() -> int:
     args = parser.parse_args()
     import_tensorflow()
     start = time.time()
-    tagger = embedding_model(load_tagger())
+    tagger = musicnn_embedding_model(load_musicnn())  # the command line's tagger (fit_model's)
     embed = functools.partial(train.tagger_embeddings, tagger)  # cached by content, as fit_model's
 
     clips = gtzan_clips()

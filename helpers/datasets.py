@@ -189,7 +189,8 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
             "(weights for notebook 09's transfer learning)", "The musicnn wheel from the Python "
             "package index, used as data: TensorFlow-1 checkpoints of four taggers trained on 50 "
             "tags of the Million Song Dataset or MagnaTagATune; the course reads MSD_vgg "
-            "(helpers.pretrained). The package itself is not installed.",
+            "(helpers.pretrained, notebook 09) and MSD_musicnn (machinery.musicnn, the command "
+            "line's transfer model). The package itself is not installed.",
             "ISC (keep the notice: musicnn-0.1.0.dist-info/LICENSE.md in the wheel)",
             "Pons & Serra, 'musicnn: pre-trained convolutional neural networks for music audio "
             "tagging', ISMIR 2019 late-breaking/demo.", (_WHEEL,), size="29 MB", files=(DataFile(

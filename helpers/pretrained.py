@@ -5,7 +5,8 @@ whose TensorFlow-1 checkpoints predict 50 Million Song Dataset tags). :func:`bui
 the network in Keras 3 layers; :func:`machinery.modelio.load_tagger` puts the checkpoint's weights
 into them. Its input, :func:`musicnn_input`, is ``log10(10000 * mel + 1)`` of 16 kHz audio, 187
 frames (3 s) x 96 bands. Notebook 09 writes each step in its own cells; ``python -m machinery.train
-transfer`` and :mod:`machinery.predict` reuse them. The original package is not a dependency: it is
+transfer`` and :mod:`machinery.predict` reuse the input and the level step, with the larger
+MSD_musicnn tagger (:mod:`machinery.musicnn`). The original package is not a dependency: it is
 TensorFlow-1 graph code, and its preprocessing overflows (it takes the log in float16).
 """
 from __future__ import annotations

@@ -126,7 +126,7 @@ def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[st
     of 6-12 kHz resampling, a pitch shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the
     tempo, MP3 at libsndfile's compression level 0.6-0.95: :func:`helpers.audio.augment`); its
     features are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows, then the copies'
-    rows (``parts["augmented"]``).
+    rows (``parts["augmented"]``; ``parts["augmented_clip_id"]``: the clip each of them was copied from).
 
     Examples
     --------
@@ -143,7 +143,8 @@ def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[st
                             segment_seconds=ds["segment_seconds"])
     labels = np.array([list(ds["genres"]).index(g) for g in extra["genres"]])[extra["y"]]
     rows = np.arange(len(ds["X"]), len(ds["X"]) + len(labels))
-    return np.concatenate([ds["X"], extra["X"]]), np.concatenate([ds["y"], labels]), {**parts, "augmented": rows}
+    return (np.concatenate([ds["X"], extra["X"]]), np.concatenate([ds["y"], labels]),
+            {**parts, "augmented": rows, "augmented_clip_id": extra["clip_id"]})
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ every GTZAN clip in the data directory, prints the held-out accuracy and writes 
 :mod:`machinery.predict`. Every kind runs :func:`machinery.segments.segment_dataset`, the 60/15/25 clip split,
 :func:`fit_model` (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``),
 :func:`helpers.evaluation.evaluate` and :func:`machinery.modelio.save_model`. Notebooks 07 and 08 write these steps
-in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained tagger
-(:mod:`helpers.pretrained`, notebook 09) of 2.992 s patches at 16 kHz, each scaled to -20 dBFS, with copies of each
+in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained MSD_musicnn tagger
+(:mod:`machinery.musicnn`; notebook 09 teaches the recipe on MSD_vgg) of 2.992 s patches at 16 kHz, each scaled to
+-20 dBFS, with copies of each
 training clip changed as a learner's recordings differ (noise, band limit, pitch, tempo, MP3:
 :data:`machinery.segments.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with
 the statistics that :func:`machinery.predict.is_unsure` needs.
@@ -34,11 +35,12 @@ from helpers.errors import CourseError
 from helpers.evaluation import evaluate, group_train_val_test_split
 from helpers.models import (CNN_SPEC, MFCC_SPEC, TEST_SIZE, TRANSFER_SPEC, VAL_SIZE, build_cnn, build_lstm,
                             mahalanobis, model_input)
-from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR, embedding_model
+from helpers.pretrained import PATCH_SECONDS, MUSICNN_SR
 
 from . import on_interrupt
 from .clips import CLIP_RECORD, changed_clips
-from .modelio import load_tagger, save_model
+from .modelio import save_model
+from .musicnn import load_musicnn, musicnn_embedding_model
 from .segments import AUGMENTED, add_augmented_copies, segment_dataset
 from .store import cached, digest
 
@@ -86,7 +88,7 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
-    ``LogisticRegression(C=0.1)`` on the frozen tagger's embeddings (weights from ``data_root``, default the
+    ``LogisticRegression(C=0.1)`` (values that do not vary left out) on the frozen tagger's embeddings (weights from ``data_root``, default the
     data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
     holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
@@ -167,9 +169,9 @@ def tagger_embeddings(base: Any, patches: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> base = embedding_model(load_tagger())  # doctest: +SKIP
+    >>> base = musicnn_embedding_model(load_musicnn())  # doctest: +SKIP
     >>> tagger_embeddings(base, np.zeros((2, 187, 96), np.float32)).shape  # doctest: +SKIP
-    (2, 640)
+    (2, 1506)
     """
     key = {"model": digest(base.to_json()), "weights": digest(*base.get_weights()), "patches": digest(patches)}
     return cached("embeddings", key, lambda: {"E": base.predict(patches, batch_size=64, verbose=0)})["E"]
@@ -177,34 +179,43 @@ def tagger_embeddings(base: Any, patches: np.ndarray) -> np.ndarray:
 
 def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
                   groups: np.ndarray | None) -> tuple[Any, dict]:
-    """Notebook 09's embeddings + logistic regression as one Keras model: the fitted scaler and classifier are
-    copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings."""
+    """Notebook 09's recipe (embeddings + logistic regression) as one Keras model: the fitted scaler and classifier are
+    copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings.
+
+    About 1,080 of MSD_musicnn's 1,506 pooled values hardly change on music (units that stay off, or that differ only
+    in float32 rounding; their standard deviation is below 1e-4). A ``VarianceThreshold`` leaves them out of the fit:
+    scaled to unit variance, rounding noise would become features, and another CPU's rounding another answer. In the
+    Keras model they keep a weight of zero."""
     import keras
+    from sklearn.feature_selection import VarianceThreshold
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, log_loss
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    base = embedding_model(load_tagger(root=data_root))
+    base = musicnn_embedding_model(load_musicnn(root=data_root))
     rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
     embeddings = tagger_embeddings(base, X[rows])
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
-    scaler, clf = pipe
-    coef, bias = clf.coef_, clf.intercept_
+    pipe = make_pipeline(VarianceThreshold(1e-8), StandardScaler(),
+                         LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
+    kept, (scaler, clf) = pipe[0].get_support(), pipe[1:]
+    mean, variance, coef = embeddings.mean(axis=0), np.ones(len(kept)), np.zeros((len(clf.coef_), len(kept)))
+    mean[kept], variance[kept], coef[:, kept], bias = scaler.mean_, scaler.var_, clf.coef_, clf.intercept_
     if n == 2:  # a binary regression has one weight row: softmax over (-z/2, z/2) gives its sigmoid
         coef, bias = np.vstack([-coef, coef]) / 2, np.r_[-bias, bias] / 2
-    norm = keras.layers.Normalization(axis=-1, mean=scaler.mean_, variance=scaler.var_, name="normalise")
+    norm = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalise")
     head = keras.layers.Dense(n, activation="softmax", name="genre")
-    model = keras.Model(base.input, head(norm(base.output)), name="msd_vgg_transfer")
+    model = keras.Model(base.input, head(norm(base.output)), name="msd_musicnn_transfer")
     head.set_weights([coef.T.astype(np.float32), bias.astype(np.float32)])
     proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
     loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
     history = {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
     if groups is not None:  # the clean clips only: a noisy copy is not what the model should call familiar
         clean = len(parts["train"]) + len(parts["val"])
-        stats = unsure_statistics(scaler.transform(embeddings[:clean]), np.asarray(groups)[rows[:clean]])
+        z = (embeddings[:clean] - mean) / np.sqrt(variance)  # what the model's normalise layer gives
+        stats = unsure_statistics(z, np.asarray(groups)[rows[:clean]])
         history["unsure"] = [{**stats, "min_top_probability": min(0.5, 2 / n)}]
     return model, history
 

@@ -22,6 +22,7 @@ from helpers.errors import ChecksumError, CourseError, DataNotFoundError  # noqa
 from helpers.pretrained import (_FRAMES, MSD_TAGS, MUSICNN_SPEC, PATCH_SECONDS, MUSICNN_SR, build_tagger, set_level,  # noqa: E402
                                 embedding_model, musicnn_input)
 from machinery.modelio import checkpoint, load_tagger  # noqa: E402
+from machinery.musicnn import _build_musicnn, load_musicnn, musicnn_embedding_model  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 WHEEL = "musicnn/musicnn-0.1.0-py3-none-any.whl"
@@ -52,24 +53,43 @@ def test_registry_entry_names_licence_citation_and_checksum():
     assert f.known_hash == "sha256:f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"
 
 
-def test_the_port_matches_the_original_package(data_root):
-    """Tag probabilities and pool5 activations of the original (float32 log) on 3 clips, to 1e-4."""
+def reference_patches(data_root: Path, ref, model: str):
+    """(clip, the original's patches) for the 3 reference clips: 187-frame cuts of the whole clip's float32 log-mel."""
     import librosa
 
+    for clip in ("blues.00000.wav", "classical.00000.wav", "metal.00000.wav"):
+        path = data_root / "gtzan" / "genres_original" / clip.split(".")[0] / clip
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == str(ref[f"{model}/{clip}/sha256"]), clip
+        audio, _ = librosa.load(path, sr=MUSICNN_SR)
+        mel = librosa.feature.melspectrogram(y=audio, sr=MUSICNN_SR, n_fft=512, hop_length=256, n_mels=96).T
+        whole = np.log10(10000 * mel.astype(np.float32) + 1)
+        yield clip, np.stack([whole[s:s + _FRAMES] for s in range(0, len(whole) - _FRAMES + 1, _FRAMES)])
+
+
+def test_the_port_matches_the_original_package(data_root):
+    """Tag probabilities and pool5 activations of the original (float32 log) on 3 clips, to 1e-4."""
     import keras
 
     tagger = load_tagger(root=data_root)
     pool5 = keras.Model(tagger.input, tagger.get_layer("pool5_flat").output)
     with np.load(REFERENCE) as ref:
-        for clip in ("blues.00000.wav", "classical.00000.wav", "metal.00000.wav"):
-            path = data_root / "gtzan" / "genres_original" / clip.split(".")[0] / clip
-            assert hashlib.sha256(path.read_bytes()).hexdigest() == str(ref[f"MSD_vgg/{clip}/sha256"]), clip
-            audio, _ = librosa.load(path, sr=MUSICNN_SR)
-            mel = librosa.feature.melspectrogram(y=audio, sr=MUSICNN_SR, n_fft=512, hop_length=256, n_mels=96).T
-            whole = np.log10(10000 * mel.astype(np.float32) + 1)
-            patches = np.stack([whole[s:s + _FRAMES] for s in range(0, len(whole) - _FRAMES + 1, _FRAMES)])
+        for clip, patches in reference_patches(data_root, ref, "MSD_vgg"):
             np.testing.assert_allclose(tagger.predict(patches, verbose=0), ref[f"MSD_vgg/{clip}/tags"], atol=1e-4)
             np.testing.assert_allclose(pool5.predict(patches, verbose=0), ref[f"MSD_vgg/{clip}/pool5"], atol=1e-4)
+
+
+def test_the_musicnn_port_matches_the_original_package(data_root):
+    """MSD_musicnn (the transfer model's tagger): tags and the pooled values of the original on 3 clips."""
+    tagger = load_musicnn(root=data_root)
+    pooled = musicnn_embedding_model(tagger)
+    with np.load(REFERENCE) as ref:
+        for clip, patches in reference_patches(data_root, ref, "MSD_musicnn"):
+            tags = ref[f"MSD_musicnn/{clip}/tags"]
+            np.testing.assert_allclose(tagger.predict(patches, verbose=0), tags, atol=1e-4)
+            E = pooled.predict(patches, verbose=0)  # each value's maximum and mean over time, in turn
+            np.testing.assert_allclose(E[:, 0::2], ref[f"MSD_musicnn/{clip}/max_pool"], rtol=1e-5, atol=1e-4)
+            np.testing.assert_allclose(E[:, 1::2], ref[f"MSD_musicnn/{clip}/mean_pool"], rtol=1e-5, atol=1e-4)
+    assert np.abs(_build_musicnn().predict(patches, verbose=0) - tags).max() > 1e-2  # untrained weights: far off
 
 
 def test_an_untrained_tagger_does_not_match(data_root):
@@ -86,6 +106,9 @@ def test_architecture_sizes():
     assert tagger.count_params() == 607030 and tagger.output.shape == (None, len(MSD_TAGS)) == (None, 50)
     assert tagger.get_layer("pool5_flat").output.shape == (None, 256)
     assert embedding_model(tagger).output.shape == (None, 640)
+    musicnn = _build_musicnn()  # 204 + 204 timbral and 3 x 51 temporal filters, 3 x 64 mid-end, 200 + 50 dense units
+    assert musicnn.count_params() == 792079 and musicnn.get_layer("front_end").output.shape == (None, _FRAMES, 561)
+    assert musicnn_embedding_model(musicnn).output.shape == (None, 2 * 753) and musicnn.output.shape == (None, 50)
     assert MSD_TAGS[0] == "rock" and MSD_TAGS[26] == "blues" and len(set(MSD_TAGS)) == 50
 
 

@@ -77,7 +77,7 @@ def test_the_model_file_carries_the_level_and_the_unsure_statistics(loaded):
     assert meta["feature_spec"]["rms_dbfs"] == -20.0 and "white noise" in meta["augmentation"]
     stats = meta["unsure"]
     assert stats["quantile"] == 0.95 and stats["clips"] == 25  # the 4 training + 1 validation clips of each genre
-    assert np.shape(stats["center"]) == (640,) and np.shape(stats["components"])[1] == 640
+    assert np.shape(stats["center"]) == (1506,) and np.shape(stats["components"])[1] == 1506  # MSD_musicnn's pooled values
     assert 0 <= stats["false_alarms"] <= 0.1 and stats["min_top_probability"] == pytest.approx(0.4)
 
 
@@ -91,15 +91,14 @@ def test_training_again_takes_the_tagger_embeddings_from_the_cache(transfer, loa
     monkeypatch.setenv("COURSE_CACHE_DIR", str(root / "cache"))
     again = tmp_path / "again.keras"
     assert train_cli.main(["transfer", "--out", str(again), "--data-dir", str(root), "--seed", str(SEED)]) == 0
-    assert "msd_vgg_embedding" not in ran and "msd_vgg_transfer" in ran  # the test clips still go through the model
-    from helpers.pretrained import embedding_model
-    from machinery.modelio import load_tagger
+    assert "msd_musicnn_embedding" not in ran and "msd_musicnn_transfer" in ran  # the test clips still go through the model
+    from machinery.musicnn import load_musicnn, musicnn_embedding_model
 
-    base, patches = embedding_model(load_tagger(root=root)), np.random.default_rng(0).random((2, 187, 96), np.float32)
+    base, patches = musicnn_embedding_model(load_musicnn(root=root)), np.random.default_rng(0).random((2, 187, 96), np.float32)
     first = train_cli.tagger_embeddings(base, patches)  # new patches: the tagger runs, once
-    assert ran.count("msd_vgg_embedding") == 1 and first.shape == (2, 640)
+    assert ran.count("msd_musicnn_embedding") == 1 and first.shape == (2, 1506)
     np.testing.assert_array_equal(train_cli.tagger_embeddings(base, patches), first)
-    assert ran.count("msd_vgg_embedding") == 1
+    assert ran.count("msd_musicnn_embedding") == 1
     for layer in ("normalise", "genre"):
         for a, b in zip(loaded[0].get_layer(layer).get_weights(), load_model(again)[0].get_layer(layer).get_weights()):
             np.testing.assert_array_equal(a, b)

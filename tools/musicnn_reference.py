@@ -1,7 +1,8 @@
 """Reference outputs of the original musicnn 0.1.0 taggers, for the Keras 3 port's parity test.
 
 Runs the authors' TensorFlow-1 graph code (``musicnn/models.py`` from the wheel) on three GTZAN clips and
-writes the tag probabilities and the ``pool5`` activations per 3-s patch to ``tests/data/musicnn_reference.npz``.
+writes per 3-s patch the tag probabilities of MSD_vgg and MSD_musicnn, MSD_vgg's ``pool5`` activations and
+MSD_musicnn's ``mean_pool`` and ``max_pool`` (its mid-end's features averaged and maxed over time) to ``tests/data/musicnn_reference.npz``.
 It needs the original package and ``tf_keras`` (for ``tf.compat.v1.layers``), which the course does not
 depend on; run it once in a throwaway environment::
 
@@ -44,7 +45,7 @@ def main() -> int:
 
     tf.compat.v1.disable_eager_execution()
     out = {}
-    for name in ("MSD_vgg",):
+    for name in ("MSD_vgg", "MSD_musicnn"):
         tf.compat.v1.reset_default_graph()
         x = tf.compat.v1.placeholder(tf.float32, [None, N_FRAMES, N_MELS])
         with tf.name_scope("model"):
@@ -55,10 +56,14 @@ def main() -> int:
             genre = clip.split(".")[0]
             path = DATA / "gtzan" / "genres_original" / genre / clip
             batch = log_mel_patches(path)
-            tags, pool5 = sess.run([tf.nn.sigmoid(y), pools[-1]], feed_dict={x: batch})
             key = f"{name}/{clip}"
+            if name == "MSD_vgg":
+                tags, pool5 = sess.run([tf.nn.sigmoid(y), pools[-1]], feed_dict={x: batch})
+                out[f"{key}/pool5"] = pool5.reshape(len(batch), -1).astype(np.float32)
+            else:  # pools: timbral, temporal, cnn1, cnn2, cnn3, mean_pool, max_pool, penultimate
+                tags, mean_pool, max_pool = sess.run([tf.nn.sigmoid(y), pools[5], pools[6]], feed_dict={x: batch})
+                out[f"{key}/mean_pool"], out[f"{key}/max_pool"] = mean_pool.astype(np.float32), max_pool.astype(np.float32)
             out[f"{key}/tags"] = tags.astype(np.float32)
-            out[f"{key}/pool5"] = pool5.reshape(len(batch), -1).astype(np.float32)
             out[f"{key}/sha256"] = np.array(hashlib.sha256(path.read_bytes()).hexdigest())
             print(key, batch.shape, "top tag of patch 0:", int(tags[0].argmax()))
     target = ROOT / "tests" / "data" / "musicnn_reference.npz"

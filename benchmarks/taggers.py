@@ -11,7 +11,8 @@ them), of the command line's augmented copies of every clip (``add_augmented_cop
 degradation of ``benchmarks/robustness.py``. Then, per seed, 5-fold cross-validation by clip (``StratifiedGroupKFold``,
 shuffled with the seed): ``VarianceThreshold`` + ``StandardScaler`` + ``LogisticRegression(C=0.1)``, the command
 line's fit, on the training folds' clips and their copies; clip accuracy (mean patch probability) on the held-out
-fold's clips, clean and degraded. Every clip is scored once per seed (70 clips with the shared data), never by a model that saw it or a copy of it.
+fold's clips, clean and degraded. Every clip is scored once per seed (70 clips with the shared data), never by a
+model that saw it or a copy of it.
 
 The embeddings are cached by content (``machinery.train.tagger_embeddings``), so a rerun takes a minute::
 
@@ -49,7 +50,8 @@ from machinery.modelio import load_tagger  # noqa: E402
 from machinery.musicnn import load_musicnn, musicnn_embedding_model  # noqa: E402
 from robustness import CONDITIONS, degraded_patches  # noqa: E402
 
-TAGGERS = {"MSD_vgg": lambda: embedding_model(load_tagger()), "MSD_musicnn": lambda: musicnn_embedding_model(load_musicnn())}
+TAGGERS = {"MSD_vgg": lambda: embedding_model(load_tagger()),
+           "MSD_musicnn": lambda: musicnn_embedding_model(load_musicnn())}
 
 
 def main() -> int:
@@ -88,8 +90,9 @@ def main() -> int:
             right = {c: 0 for c in scored}
             for rest, held in StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed).split(ids, labels, ids):
                 fit_rows, copy_rows = np.isin(ds["clip_id"], ids[rest]), np.isin(of, ids[rest])
-                pipe = make_pipeline(VarianceThreshold(1e-8), StandardScaler(), LogisticRegression(C=0.1, max_iter=3000)).fit(
-                    np.concatenate([clean[fit_rows], E_copies[copy_rows]]), np.concatenate([ds["y"][fit_rows], y[parts["augmented"]][copy_rows]]))
+                head = make_pipeline(VarianceThreshold(1e-8), StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
+                pipe = head.fit(np.concatenate([clean[fit_rows], E_copies[copy_rows]]),
+                                np.concatenate([ds["y"][fit_rows], y[parts["augmented"]][copy_rows]]))
                 for condition, (E, clip_of) in scored.items():
                     keep = np.isin(clip_of, ids[held])
                     proba = pd.DataFrame(pipe.predict_proba(E[keep])).groupby(clip_of[keep]).mean()

@@ -5,12 +5,11 @@ every GTZAN clip in the data directory, prints the held-out accuracy and writes 
 :mod:`machinery.predict`. Every kind runs :func:`machinery.segments.segment_dataset`, the 60/15/25 clip split,
 :func:`fit_model` (``Normalization`` adapted on the training segments inside the model, ``EarlyStopping``),
 :func:`helpers.evaluation.evaluate` and :func:`machinery.modelio.save_model`. Notebooks 07 and 08 write these steps
-in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained MSD_musicnn tagger
-(:mod:`machinery.musicnn`; notebook 09 teaches the recipe on MSD_vgg) of 2.992 s patches at 16 kHz, each scaled to
--20 dBFS, with copies of each
-training clip changed as a learner's recordings differ (noise, band limit, pitch, tempo, MP3:
-:data:`machinery.segments.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as one model, with
-the statistics that :func:`machinery.predict.is_unsure` needs.
+in their own cells. ``transfer`` fits a logistic regression on the embeddings of musicnn's pretrained MSD_musicnn
+tagger (:mod:`machinery.musicnn`; notebook 09 teaches the recipe on MSD_vgg) of 2.992 s patches at 16 kHz, each scaled
+to -20 dBFS, with copies of each training clip changed as a learner's recordings differ (noise, band limit, pitch,
+tempo, MP3: :data:`machinery.segments.AUGMENTATIONS`, issue 29), and saves tagger + regression (as Keras layers) as
+one model, with the statistics that :func:`machinery.predict.is_unsure` needs.
 Exit status: 0 when fine, 1 when training failed (e.g. no data), 2 for usage errors, 130 on Ctrl-C.
 """
 from __future__ import annotations
@@ -88,8 +87,9 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     ``Normalization(axis=-1)`` learns a mean and variance per MFCC (one for the CNN's channel) from
     ``X[parts["train"]]`` only; ``fit`` stops after ``patience`` epochs without a lower validation loss
     and keeps the best epoch's weights. ``transfer`` instead fits notebook 09's ``StandardScaler`` +
-    ``LogisticRegression(C=0.1)`` (values that do not vary left out) on the frozen tagger's embeddings (weights from ``data_root``, default the
-    data directory) of the training, validation and ``parts["augmented"]`` rows (:func:`add_augmented_copies`), and
+    ``LogisticRegression(C=0.1)`` (values that do not vary left out) on the frozen tagger's embeddings (weights
+    from ``data_root``, default the data directory) of the training, validation and ``parts["augmented"]`` rows
+    (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
     holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
     tells when a recording is unlike them. The tagger's embeddings are cached (:func:`machinery.store.cached`), keyed

@@ -2,7 +2,8 @@
 
 Runs the authors' TensorFlow-1 graph code (``musicnn/models.py`` from the wheel) on three GTZAN clips and
 writes per 3-s patch the tag probabilities of MSD_vgg and MSD_musicnn, MSD_vgg's ``pool5`` activations and
-MSD_musicnn's ``mean_pool`` and ``max_pool`` (its mid-end's features averaged and maxed over time) to ``tests/data/musicnn_reference.npz``.
+MSD_musicnn's ``mean_pool`` and ``max_pool`` (its mid-end's features averaged and maxed over time) to
+``tests/data/musicnn_reference.npz``.
 It needs the original package and ``tf_keras`` (for ``tf.compat.v1.layers``), which the course does not
 depend on; run it once in a throwaway environment::
 

@@ -30,7 +30,8 @@ from helpers.models import CNN_SPEC, model_input, segment_features  # noqa: F401
 from helpers.pretrained import MSD_TAGS, build_tagger, musicnn_input  # noqa: F401 - the docstring example
 from .store import atomic_path, cache_dir, write_atomic
 
-__all__ = ["save_model", "read_metadata", "load_model", "prepare_features", "checkpoint", "load_tagger"]
+__all__ = ["save_model", "read_metadata", "load_model", "prepare_features", "checkpoint", "copy_checkpoint",
+           "load_tagger"]
 
 _METADATA_ENTRY = "course_metadata.json"
 _FORMAT = "waveforms-to-genres model 2"  # 2: normalisation inside the model (1 kept a mean/std in the metadata)
@@ -235,14 +236,34 @@ def load_tagger(*, root: str | os.PathLike | None = None) -> Any:
     >>> MSD_TAGS[int(tagger.predict(musicnn_input(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
     'rock'
     """
-    reader = import_tensorflow().train.load_checkpoint(checkpoint(root=root))
-    tagger = build_tagger()
-    prefixes = {"bn_input": "batch_normalization", "tags": "dense", **{f"conv{i}": f"{i}CNN" for i in range(1, 6)},
-                **{f"bn{i}": f"batch_normalization_{i}" for i in range(1, 6)}}
-    for layer, prefix in prefixes.items():
+    scopes = {"bn_input": "batch_normalization", "tags": "dense", **{f"conv{i}": f"{i}CNN" for i in range(1, 6)},
+              **{f"bn{i}": f"batch_normalization_{i}" for i in range(1, 6)}}
+    return copy_checkpoint(checkpoint(root=root), build_tagger(), scopes)
+
+
+def copy_checkpoint(path: str, model: Any, scopes: dict[str, str], *, reshaped: tuple[str, ...] = ()) -> Any:
+    """Copy a TensorFlow 1 checkpoint's variables into ``model``'s layers and return ``model``.
+
+    ``scopes`` maps a layer name to its scope in the checkpoint. A layer whose name starts with ``bn``
+    (batch normalisation) takes ``<scope>/gamma``, ``beta``, ``moving_mean`` and ``moving_variance``;
+    any other ``<scope>/kernel`` and ``bias``. The kernels of the layers named in ``reshaped`` are
+    reshaped to the layer's own kernel shape (a 2-D convolution saved for a 1-D one); every other shape
+    must match, or Keras refuses it.
+
+    Examples
+    --------
+    >>> copy_checkpoint(checkpoint(), build_tagger(), {"tags": "dense"}).name  # doctest: +SKIP
+    'msd_vgg'
+    """
+    reader = import_tensorflow().train.load_checkpoint(path)
+    for layer, scope in scopes.items():
+        target = model.get_layer(layer)
         names = ("gamma", "beta", "moving_mean", "moving_variance") if layer.startswith("bn") else ("kernel", "bias")
-        tagger.get_layer(layer).set_weights([reader.get_tensor(f"{prefix}/{name}") for name in names])
-    return tagger
+        values = [reader.get_tensor(f"{scope}/{name}") for name in names]
+        if layer in reshaped:
+            values[0] = values[0].reshape(target.get_weights()[0].shape)
+        target.set_weights(values)
+    return model
 
 
 if __name__ == "__main__":

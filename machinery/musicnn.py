@@ -24,7 +24,7 @@ from typing import Any
 from helpers.errors import not_a_command
 from helpers.pretrained import MSD_TAGS, MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS
 
-from .modelio import checkpoint
+from .modelio import checkpoint, copy_checkpoint
 
 __all__ = ["load_musicnn", "musicnn_embedding_model"]
 
@@ -91,18 +91,9 @@ def load_musicnn(*, root: str | os.PathLike | None = None) -> Any:
     >>> MSD_TAGS[int(tagger.predict(musicnn_input(audio)).mean(axis=0).argmax())]  # doctest: +SKIP
     'metal'
     """
-    from helpers.config import import_tensorflow
-
-    reader = import_tensorflow().train.load_checkpoint(checkpoint(model="MSD_musicnn", root=root))
-    tagger = _build_musicnn()
-    for layer, scope in _SCOPES.items():
-        target = tagger.get_layer(layer)
-        names = ("gamma", "beta", "moving_mean", "moving_variance") if layer.startswith("bn") else ("kernel", "bias")
-        values = [reader.get_tensor(f"{scope}/{name}") for name in names]
-        if layer.startswith("midend"):  # a (7, width, 1, 64) 2-D kernel over (time, feature) is a 1-D one
-            values[0] = values[0].reshape(target.get_weights()[0].shape)
-        target.set_weights(values)
-    return tagger
+    # the mid-end's (7, width, 1, 64) 2-D kernels over (time, feature) are 1-D ones over time
+    return copy_checkpoint(checkpoint(model="MSD_musicnn", root=root), _build_musicnn(), _SCOPES,
+                           reshaped=("midend1", "midend2", "midend3"))
 
 
 def musicnn_embedding_model(tagger: Any) -> Any:

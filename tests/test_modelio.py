@@ -167,3 +167,27 @@ def test_metadata_that_inflates_beyond_the_limit_is_refused_unread(tmp_path, mon
     assert path.stat().st_size < 2000  # it compresses to almost nothing
     with pytest.raises(CourseError, match=rf"bomb\.keras: {_METADATA_ENTRY} is larger than 0 MB"):
         read_metadata(path)
+
+
+def test_copy_checkpoint_puts_each_scope_into_its_layer_and_reshapes_only_where_told(tmp_path):
+    from helpers.config import import_tensorflow
+    from machinery.modelio import copy_checkpoint
+
+    tf = import_tensorflow()
+    rng = np.random.default_rng(0)
+    inputs = keras.Input(shape=(5, 2))
+    x = keras.layers.Conv1D(4, 3, name="conv")(inputs)  # kernel (3, 2, 4); saved as a 2-D (3, 2, 1, 4)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="out")(keras.layers.BatchNormalization(name="bn")(x)))
+    saved = {"c/kernel": rng.standard_normal((3, 2, 1, 4)), "c/bias": rng.standard_normal(4),
+             **{f"b/{n}": rng.uniform(0.5, 2, 4) for n in ("gamma", "beta", "moving_mean", "moving_variance")},
+             "d/kernel": rng.standard_normal((4, 3)), "d/bias": rng.standard_normal(3)}
+    prefix = str(tmp_path / "model")
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(saved), shape_and_slices=[""] * len(saved),
+                      tensors=[tf.constant(v, tf.float32) for v in saved.values()])
+    scopes = {"conv": "c", "bn": "b", "out": "d"}
+    assert copy_checkpoint(prefix, model, scopes, reshaped=("conv",)) is model
+    np.testing.assert_allclose(model.get_layer("conv").get_weights()[0], saved["c/kernel"].reshape(3, 2, 4), rtol=1e-6)
+    np.testing.assert_allclose(model.get_layer("bn").get_weights()[3], saved["b/moving_variance"], rtol=1e-6)
+    np.testing.assert_allclose(model.get_layer("out").get_weights()[1], saved["d/bias"], rtol=1e-6)
+    with pytest.raises(ValueError):  # a kernel of another shape is refused unless the layer is named in `reshaped`
+        copy_checkpoint(prefix, model, scopes)

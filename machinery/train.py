@@ -197,7 +197,13 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
     if missing := sorted(set(range(n := int(y.max()) + 1)) - set(y[rows].tolist())):
         raise CourseError(f"the training clips lack genre(s) {missing}")
-    embeddings = tagger_embeddings(base, X[rows])
+    # every clean patch, the test clips' too (nothing is fitted on them), and the copies: two cache entries, the first
+    # the one that notebook 11 reads back for its cross-validation on all clips
+    n_clean = len(X) - len(parts.get("augmented", []))
+    embeddings = tagger_embeddings(base, X[:n_clean])
+    if n_clean < len(X):
+        embeddings = np.concatenate([embeddings, tagger_embeddings(base, X[n_clean:])])
+    embeddings = embeddings[rows]
     pipe = make_pipeline(VarianceThreshold(1e-8), StandardScaler(),
                          LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
     kept, (scaler, clf) = pipe[0].get_support(), pipe[1:]

@@ -68,7 +68,7 @@ bundle: $(STAMP)
 	$(BIN)/python tools/bundle.py create
 
 # two pytest workers (pytest-xdist), each taking whole files in collection order, the longest first (LONGEST_FIRST in
-# conftest.py, both passes; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
+# tests/conftest.py; not xdist's reordering by number of tests); the numba warm-up first compiles librosa's cached
 # functions in one process, so kernels that start together only read the cache (numba/numba#10128, issue 31).
 # Three workers showed no clear gain on 2 cores (the work is CPU-bound; command-line tests that start TensorFlow
 # in a subprocess ran 2-5x slower beside two kernels). JOBS=1 runs everything in one process, one file after the other.

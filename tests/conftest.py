@@ -11,6 +11,20 @@ import pytest
 SR = 22050
 
 
+# The longest files (`--durations`), handed to the workers first: with --no-loadscope-reorder (Makefile) pytest-xdist's
+# --dist loadfile gives out files in collection order, and a long file given out last would run alone at the end
+# while the other worker idles (issue 31). The simulated Colab comes after notebook 11, whose features it then
+# finds in the shared cache.
+LONGEST_FIRST = ("notebooks/09_transfer_learning_and_raw_audio.ipynb", "notebooks/11_your_own_music.ipynb",
+                 "tests/test_colab_simulated.py", "notebooks/08_cnn_on_spectrograms.ipynb",
+                 "notebooks/07_lstm_mfcc_sequences.ipynb", "notebooks/06_classical_ml_on_features.ipynb")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Close every matplotlib figure a test opened (only if the test used pyplot at all)."""

@@ -1,10 +1,14 @@
 """Which pretrained tagger should the transfer model listen through? (issue 29)
 
-Two of the musicnn 0.1.0 taggers, both trained on the Million Song Dataset's tags from the same input:
+Three of the musicnn 0.1.0 taggers, all from the same input:
 
-- ``MSD_vgg``: notebook 09's network; its five blocks' outputs averaged (640 values, ``helpers.pretrained``);
-- ``MSD_musicnn``: the authors' musically motivated network; each mid-end value's maximum and mean over the
-  patch (1,506 values, ``machinery.musicnn``).
+- ``MSD_vgg``: notebook 09's network, trained on the Million Song Dataset's tags; its five blocks' outputs averaged
+  (640 values, ``helpers.pretrained``);
+- ``MSD_musicnn``: the authors' musically motivated network, trained on the same tags; each mid-end value's maximum
+  and mean over the patch (1,506 values, ``machinery.musicnn``);
+- ``MTT_musicnn``: the same network trained on MagnaTagATune's tags, which name classical music and its instruments
+  (classical, strings, violin, harpsichord, ...) where the MSD's name none; tried for the classical recordings that
+  the transfer model misses (issue 29).
 
 For each, the embeddings of every GTZAN clip in the data directory (patches at -20 dBFS, as the command line makes
 them), of the command line's augmented copies of every clip (``add_augmented_copies``, one set per seed) and of each
@@ -51,7 +55,8 @@ from machinery.musicnn import load_musicnn, musicnn_embedding_model  # noqa: E40
 from robustness import CONDITIONS, degraded_patches  # noqa: E402
 
 TAGGERS = {"MSD_vgg": lambda: embedding_model(load_tagger()),
-           "MSD_musicnn": lambda: musicnn_embedding_model(load_musicnn())}
+           "MSD_musicnn": lambda: musicnn_embedding_model(load_musicnn()),
+           "MTT_musicnn": lambda: musicnn_embedding_model(load_musicnn(model="MTT_musicnn"))}
 
 
 def main() -> int:

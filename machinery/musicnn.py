@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from helpers.errors import not_a_command
+from helpers.errors import CourseError, not_a_command
 from helpers.pretrained import MSD_TAGS, MUSICNN_SPEC, MUSICNN_SR, PATCH_SECONDS
 
 from .modelio import checkpoint, copy_checkpoint
@@ -82,8 +82,11 @@ def _build_musicnn(*, n_tags: int = len(MSD_TAGS)) -> Any:
     return keras.Model(inputs, layers.Dense(n_tags, activation="sigmoid", name="tags")(h), name="msd_musicnn")
 
 
-def load_musicnn(*, root: str | os.PathLike | None = None) -> Any:
+def load_musicnn(*, model: str = "MSD_musicnn", root: str | os.PathLike | None = None) -> Any:
     """:func:`_build_musicnn` with the pretrained MSD_musicnn weights (:func:`machinery.modelio.checkpoint`).
+
+    ``model="MTT_musicnn"``: the same network trained on MagnaTagATune's 50 tags instead (its tags are not
+    :data:`helpers.pretrained.MSD_TAGS`); ``benchmarks/taggers.py`` compares the two as the transfer model's ears.
 
     Examples
     --------
@@ -92,7 +95,9 @@ def load_musicnn(*, root: str | os.PathLike | None = None) -> Any:
     'metal'
     """
     # the mid-end's (7, width, 1, 64) 2-D kernels over (time, feature) are 1-D ones over time
-    return copy_checkpoint(checkpoint(model="MSD_musicnn", root=root), _build_musicnn(), _SCOPES,
+    if model not in ("MSD_musicnn", "MTT_musicnn"):
+        raise CourseError(f"load_musicnn: {model!r} is not a musicnn network; choose MSD_musicnn or MTT_musicnn")
+    return copy_checkpoint(checkpoint(model=model, root=root), _build_musicnn(), _SCOPES,
                            reshaped=("midend1", "midend2", "midend3"))
 
 

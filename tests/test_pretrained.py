@@ -92,6 +92,27 @@ def test_the_musicnn_port_matches_the_original_package(data_root):
     assert np.abs(_build_musicnn().predict(patches, verbose=0) - tags).max() > 1e-2  # untrained weights: far off
 
 
+#: MagnaTagATune's 50 tags in MTT_musicnn's output order (musicnn 0.1.0's configuration.MTT_LABELS), the first ten
+MTT_FIRST_TAGS = ("guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano")
+
+
+def test_the_mtt_network_is_another_tagger_that_hears_a_classical_clip(data_root):
+    """``load_musicnn(model="MTT_musicnn")``: the same network with MagnaTagATune's weights (benchmarks/taggers.py
+    compares it): its strongest tags for a GTZAN classical clip include 'classical'; a name that is no musicnn
+    network is one clear error."""
+    from helpers.audio import load_audio, segment
+    from helpers.pretrained import musicnn_input
+
+    mtt = load_musicnn(model="MTT_musicnn", root=data_root)
+    msd_kernel = load_musicnn(root=data_root).get_layer("timbral38").get_weights()[0]
+    assert not np.allclose(mtt.get_layer("timbral38").get_weights()[0], msd_kernel)  # other weights, same shapes
+    y, sr = load_audio(data_root / "gtzan" / "genres_original" / "classical" / "classical.00000.wav", sr=MUSICNN_SR)
+    tags = mtt.predict(musicnn_input(segment(y, sr=sr, seconds=PATCH_SECONDS)), verbose=0).mean(axis=0)
+    assert MTT_FIRST_TAGS.index("classical") in np.argsort(tags)[::-1][:3]
+    with pytest.raises(CourseError, match="MSD_vgg.*is not a musicnn network"):
+        load_musicnn(model="MSD_vgg", root=data_root)
+
+
 def test_an_untrained_tagger_does_not_match(data_root):
     """The parity check can fail: the same network without the checkpoint's weights is far off."""
     with np.load(REFERENCE) as ref:

@@ -22,13 +22,12 @@ export PYTHONHASHSEED ?= 0
 # if it fails its check (helpers/check.py); learners never set it, so their checks say "no answer yet"
 TEST_ENV := COURSE_CHECK_SOLUTIONS=1
 
-.PHONY: help venv course test test-portable ci warmup unit nbval data bundle lab bench fork site student teacher clean
+.PHONY: help venv course test test-portable unit nbval data bundle lab bench fork site student teacher clean
 
 help:
 	@echo "make course  - set up .venv, fetch missing data, run every notebook into build/ (ipynb + html)"
 	@echo "make test    - set up .venv, run the unit tests and pytest --nbval on every notebook"
 	@echo "make test-portable - the notebook checks again, as on another machine (CPU one step lower, MPLBACKEND=Agg)"
-	@echo "make ci      - what CI runs: the checks of make test and make test-portable in one pytest session"
 	@echo "make data    - download the public data sets into \$$COURSE_DATA_DIR (default ./data)"
 	@echo "make data BUNDLE=build/course-data-X.tar - the same from an offline bundle (checksums verified, nothing downloaded)"
 	@echo "make bundle  - write build/course-data-<version>.tar: the data the CI-size course needs, with SHA256SUMS"
@@ -82,21 +81,13 @@ ifneq ($(JOBS),1)
 TEST_ENV += OPENBLAS_NUM_THREADS=1
 endif
 
-# lint, then both numba warm-ups at once: the portable profile's numba code has a cache folder of its own, so that
-# `make test-portable` afterwards (or `make ci`'s portable copies) find their cache warm too
-warmup: $(STAMP)
-	$(BIN)/ruff check helpers machinery tools benchmarks tests conftest.py
+# the portable profile's warm-up runs beside this one (its numba code has a cache folder of its own), so that
+# `make test-portable` afterwards finds its cache warm too
+test: $(STAMP)
+	$(BIN)/ruff check helpers machinery tools benchmarks tests
 	$(BIN)/python tools/portable_profile.py $(BIN)/python tools/numba_warmup.py & portable=$$!; \
 	  $(BIN)/python tools/numba_warmup.py || { wait $$portable; exit 1; }; wait $$portable
-
-test: warmup
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --durations=20 $(NOTEBOOKS) tests
-
-# what CI runs (.ci/run): the checks of `make test` and of `make test-portable` in one pytest session. The root
-# conftest.py's --portable-too collects every notebook a second time (notebooks/NN_name.ipynb@portable), its kernel
-# under the portable profile, so both workers take files from one queue and idle once at the end, not twice (issue 31)
-ci: warmup
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_JOBS) --nbval --portable-too --durations=20 $(NOTEBOOKS) tests
 
 # the notebook checks again under tools/portable_profile.py: this CPU's instruction set one step lower
 # (AVX-512 -> AVX2 -> SSE4.1) for NumPy, oneDNN and numba, TensorFlow's oneDNN switched the other way and

@@ -12,30 +12,17 @@ SR = 22050
 
 
 # The longest files (`--durations`), handed to the workers first: with --no-loadscope-reorder (Makefile) pytest-xdist's
-# --dist loadfile gives out files in this order, and a long file given out last would run alone at the end while the
-# other worker idles (issue 31). Then the other notebooks, their portable copies (`make ci`, the root conftest.py),
-# and the unit tests. A notebook and its portable copy write the same files under build/, so the root conftest.py
-# lets only one of them run at a time; this order keeps the pair far apart, so that a worker seldom waits for the
-# other: 08's copy first of all, 09's copy before 09, 11 before the simulated Colab (which then finds 11's features
-# in the shared cache) and before 11's copy. Seconds on two workers (issue 31, fresh-clone runs of 2026-12-07):
-# 09 portable 444, 08 portable 342, 11 282, 09 232, 11 portable 215, Colab 206, 08 192, 07 portable 110.
-_NB = {"06": "06_classical_ml_on_features", "07": "07_lstm_mfcc_sequences", "08": "08_cnn_on_spectrograms",
-       "09": "09_transfer_learning_and_raw_audio", "11": "11_your_own_music"}
-LONGEST_FIRST = tuple(f"notebooks/{_NB[n[:2]]}.ipynb{n[2:]}" if n[:2] in _NB else n for n in (
-    "09@portable", "08@portable", "11", "09", "tests/test_colab_simulated.py", "11@portable", "08", "07@portable", "06",
-    "07", "06@portable", "tests/test_faults.py", "tests/test_unsure.py"))
+# --dist loadfile gives out files in collection order, and a long file given out last would run alone at the end
+# while the other worker idles (issue 31). The simulated Colab comes after notebook 11, whose features it then
+# finds in the shared cache.
+LONGEST_FIRST = ("notebooks/09_transfer_learning_and_raw_audio.ipynb", "notebooks/11_your_own_music.ipynb",
+                 "tests/test_colab_simulated.py", "notebooks/08_cnn_on_spectrograms.ipynb",
+                 "notebooks/07_lstm_mfcc_sequences.ipynb", "notebooks/06_classical_ml_on_features.ipynb")
 
 
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-
-    def order(item):
-        file = item.nodeid.split("::")[0]
-        if file in rank:
-            return 0, rank[file]
-        return (1 if not file.endswith("@portable") else 2) if file.startswith("notebooks/") else 3, 0
-
-    items.sort(key=order)  # stable: within a group, collection order
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
 
 
 @pytest.fixture(autouse=True)

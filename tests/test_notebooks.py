@@ -217,12 +217,10 @@ def test_the_teacher_copy_puts_every_solution_back_before_its_check():
 
 
 def test_the_files_handed_out_first_exist():
-    """LONGEST_FIRST names files by path (a notebook's portable copy with ``@portable`` after it): one renamed
-    would silently lose its place (issue 31)."""
+    """LONGEST_FIRST names files by path: one renamed would silently lose its place (issue 31)."""
     from .conftest import LONGEST_FIRST
 
     root = Path(__file__).resolve().parents[1]
     assert len(LONGEST_FIRST) == len(set(LONGEST_FIRST)) >= 6
-    assert sum(name.endswith(".ipynb@portable") for name in LONGEST_FIRST) >= 3
-    missing = [name for name in LONGEST_FIRST if not (root / name.removesuffix("@portable")).is_file()]
+    missing = [name for name in LONGEST_FIRST if not (root / name).is_file()]
     assert not missing, f"tests/conftest.py's LONGEST_FIRST names files that do not exist: {missing}"

@@ -1,14 +1,9 @@
 """tools/portable_profile.py: the environment of `make test-portable` (this CPU, one step lower)."""
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
 import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -171,66 +166,3 @@ def test_the_lowest_profile_is_well_formed_on_this_machine():
     if seen["env"]["ONEDNN_MAX_CPU_ISA"] is not None:  # None: this CPU is already at SSE4.1
         assert {"X86_V3", "AVX2"} & set(seen["dropped"])  # NumPy's AVX2 kernels are off
         assert seen["env"]["ONEDNN_MAX_CPU_ISA"] == "SSE41" and seen["env"]["NUMBA_CPU_NAME"] == "penryn"
-
-
-
-@contextlib.contextmanager
-def _notebook_in_the_repository(cells):
-    """A notebook of ``cells`` in a fresh folder under build/ (so the root conftest.py applies), removed after."""
-    import nbformat
-
-    folder = SCRIPT.parents[1] / "build" / f"portable_too_{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    try:
-        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "profile.ipynb")
-        yield folder / "profile.ipynb"
-    finally:
-        shutil.rmtree(folder)
-
-
-def _pytest(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", "-rfE", "--nbval", *args],
-                            cwd=SCRIPT.parents[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            **kwargs)
-
-
-def test_portable_too_runs_each_notebook_twice_and_only_the_copy_under_the_profile(pp):
-    """``make ci``'s ``--portable-too`` (the root conftest.py): a notebook's second node, ``<path>@portable``, has
-    a kernel with the profile's variables; the first keeps the worker's own. A one-cell notebook whose stored
-    output is the profile's values must therefore fail as itself and pass as its portable copy."""
-    import nbformat
-
-    want = pp.profile()
-    cell = nbformat.v4.new_code_cell("import os\nprint(os.environ.get('MPLBACKEND'), os.environ.get('NUMBA_CACHE_DIR'))")
-    cell.execution_count = 1
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                           text=f"{want['MPLBACKEND']} {want.get('NUMBA_CACHE_DIR')}\n")]
-    env = {k: v for k, v in os.environ.items() if k not in {"MPLBACKEND", "NUMBA_CACHE_DIR"}}
-    with _notebook_in_the_repository([cell]) as book:
-        out = _pytest("--portable-too", str(book), env=env).communicate(timeout=300)[0]
-    name = book.relative_to(SCRIPT.parents[1]).as_posix()
-    assert "1 failed, 1 passed" in out, out[-2000:]
-    assert f"FAILED {name}::Cell 0" in out and f"FAILED {name}@portable" not in out, out[-2000:]
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's flock")
-def test_a_notebook_waits_while_another_worker_holds_it(tmp_path):
-    """The root conftest.py's lock: while one worker runs a notebook (or its portable copy), another that is given
-    the same notebook starts its kernel only after the first has finished."""
-    import fcntl
-
-    import nbformat
-
-    stamp = tmp_path / "ran_at"
-    cell = nbformat.v4.new_code_cell(f"import time\nopen({str(stamp)!r}, 'w').write(repr(time.time()))")
-    with _notebook_in_the_repository([cell]) as book:
-        folder = SCRIPT.parents[1] / "build" / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{book.stem}.lock", "w") as held:
-            fcntl.flock(held, fcntl.LOCK_EX)  # as the other worker would
-            run = _pytest(str(book))
-            time.sleep(6)  # a kernel starts and runs the cell in about 2 s
-            released = time.time()
-        out = run.communicate(timeout=300)[0]
-    assert "1 passed" in out, out[-2000:]
-    assert float(stamp.read_text()) > released

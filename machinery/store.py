@@ -69,9 +69,12 @@ def digest(*parts: Any) -> str:
 
 def _entry(kind: str | Path, key: Any) -> tuple[str, Path]:
     name = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:32]
-    if isinstance(kind, Path):  # a folder of the caller's own (cache_dir makes the course's)
-        kind.mkdir(parents=True, exist_ok=True)
-    return name, (kind if isinstance(kind, Path) else cache_dir(kind)) / f"{name}.npz"
+    if isinstance(kind, Path):  # a folder of the caller's own
+        folder = kind
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = cache_dir(kind)  # the course's, made by cache_dir
+    return name, folder / f"{name}.npz"
 
 
 def read_cached(kind: str | Path, key: Any) -> dict[str, np.ndarray] | None:

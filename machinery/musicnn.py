@@ -83,10 +83,11 @@ def _build_musicnn(*, n_tags: int = len(MSD_TAGS)) -> Any:
 
 
 def load_musicnn(*, model: str = "MSD_musicnn", root: str | os.PathLike | None = None) -> Any:
-    """:func:`_build_musicnn` with the pretrained MSD_musicnn weights (:func:`machinery.modelio.checkpoint`).
+    """:func:`_build_musicnn` with a pretrained checkpoint (:func:`machinery.modelio.checkpoint`): MSD_musicnn's.
 
     ``model="MTT_musicnn"``: the same network trained on MagnaTagATune's 50 tags instead (its tags are not
-    :data:`helpers.pretrained.MSD_TAGS`); ``benchmarks/taggers.py`` compares the two as the transfer model's ears.
+    :data:`helpers.pretrained.MSD_TAGS`, and the Keras model keeps the name ``msd_musicnn``);
+    ``benchmarks/taggers.py`` compares the two as the transfer model's ears.
 
     Examples
     --------

@@ -43,7 +43,7 @@ from .musicnn import load_musicnn, musicnn_embedding_model
 from .segments import AUGMENTED, add_augmented_copies, segment_dataset
 from .store import cached, digest
 
-__all__ = ["KINDS", "fit_model", "tagger_embeddings", "unsure_statistics", "main"]
+__all__ = ["KINDS", "fit_model", "tagger_embeddings", "transfer_head", "unsure_statistics", "main"]
 
 _DEFAULT_EPOCHS, _DEFAULT_SEED = 40, 42
 #: Model kinds: (feature spec, builder, sample rate, segment seconds). ``transfer``: logistic regression on musicnn's
@@ -177,21 +177,52 @@ def tagger_embeddings(base: Any, patches: np.ndarray) -> np.ndarray:
     return cached("embeddings", key, lambda: {"E": base.predict(patches, batch_size=64, verbose=0)})["E"]
 
 
-def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
-                  groups: np.ndarray | None) -> tuple[Any, dict]:
-    """Notebook 09's recipe (embeddings + logistic regression) as one Keras model: the fitted scaler and classifier are
-    copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's embeddings.
+def transfer_head(embeddings: np.ndarray, labels: np.ndarray, *, n_classes: int,
+                  groups: np.ndarray | None = None) -> dict[str, Any]:
+    """Fit the transfer model's head on a tagger's embeddings, one row per patch: ``VarianceThreshold(1e-8)``,
+    ``StandardScaler`` and ``LogisticRegression(C=0.1)``.
 
     About 1,080 of MSD_musicnn's 1,506 pooled values hardly change on music (units that stay off, or that differ only
-    in float32 rounding; their standard deviation is below 1e-4). A ``VarianceThreshold`` leaves them out of the fit:
-    scaled to unit variance, rounding noise would become features, and another CPU's rounding another answer. In the
-    Keras model they keep a weight of zero."""
-    import keras
+    in float32 rounding; their standard deviation is below 1e-4). The ``VarianceThreshold`` leaves them out of the fit:
+    scaled to unit variance, rounding noise would become features, and another CPU's rounding another answer.
+
+    Returns ``pipe`` (the fitted pipeline), ``mean`` and ``variance`` per value (a variance of 1 where a value is left
+    out, so that ``(x - mean) / sqrt(variance)`` is what the Keras model's ``normalise`` layer gives) and, given
+    ``groups`` (the clip of each of the first ``len(groups)`` rows: the clean patches, before any changed copies),
+    ``unsure``: :func:`unsure_statistics` of those rows, standardised, with ``min_top_probability`` (twice chance,
+    at most 0.5). A noisy copy is not what the model should call familiar.
+
+    Examples
+    --------
+    >>> E = np.random.default_rng(0).standard_normal((60, 5)) + np.repeat(np.eye(3, 5) * 4, 20, axis=0)
+    >>> head = transfer_head(E, np.repeat([0, 1, 2], 20), n_classes=3, groups=np.arange(60) // 4)
+    >>> head["pipe"].score(E, np.repeat([0, 1, 2], 20)), head["unsure"]["min_top_probability"], head["unsure"]["clips"]
+    (1.0, 0.5, 15)
+    """
     from sklearn.feature_selection import VarianceThreshold
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, log_loss
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(VarianceThreshold(1e-8), StandardScaler(),
+                         LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, labels)
+    kept, scaler = pipe[0].get_support(), pipe[1]
+    mean, variance = embeddings.mean(axis=0), np.ones(len(kept))
+    mean[kept], variance[kept] = scaler.mean_, scaler.var_
+    head = {"pipe": pipe, "mean": mean, "variance": variance}
+    if groups is not None:
+        z = (embeddings[:len(groups)] - mean) / np.sqrt(variance)
+        head["unsure"] = {**unsure_statistics(z, np.asarray(groups)), "min_top_probability": min(0.5, 2 / n_classes)}
+    return head
+
+
+def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], data_root: Any,
+                  groups: np.ndarray | None) -> tuple[Any, dict]:
+    """Notebook 09's recipe (embeddings + logistic regression, :func:`transfer_head`) as one Keras model: the fitted
+    scaler and classifier are copied into a ``Normalization`` and a softmax ``Dense`` layer on the frozen tagger's
+    embeddings. The values that the head leaves out keep a weight of zero."""
+    import keras
+    from sklearn.metrics import accuracy_score, log_loss
 
     base = musicnn_embedding_model(load_musicnn(root=data_root))
     rows = np.concatenate([parts["train"], parts["val"], parts.get("augmented", [])]).astype(int)  # the validation clips train too
@@ -204,11 +235,13 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     if n_clean < len(X):
         embeddings = np.concatenate([embeddings, tagger_embeddings(base, X[n_clean:])])
     embeddings = embeddings[rows]
-    pipe = make_pipeline(VarianceThreshold(1e-8), StandardScaler(),
-                         LogisticRegression(C=0.1, max_iter=3000)).fit(embeddings, y[rows])
-    kept, (scaler, clf) = pipe[0].get_support(), pipe[1:]
-    mean, variance, coef = embeddings.mean(axis=0), np.ones(len(kept)), np.zeros((len(clf.coef_), len(kept)))
-    mean[kept], variance[kept], coef[:, kept], bias = scaler.mean_, scaler.var_, clf.coef_, clf.intercept_
+    clean = len(parts["train"]) + len(parts["val"])
+    fitted = transfer_head(embeddings, y[rows], n_classes=n,
+                           groups=None if groups is None else np.asarray(groups)[rows[:clean]])
+    pipe, mean, variance = fitted["pipe"], fitted["mean"], fitted["variance"]
+    kept, clf = pipe[0].get_support(), pipe[-1]
+    coef, bias = np.zeros((len(clf.coef_), len(kept))), clf.intercept_
+    coef[:, kept] = clf.coef_
     if n == 2:  # a binary regression has one weight row: softmax over (-z/2, z/2) gives its sigmoid
         coef, bias = np.vstack([-coef, coef]) / 2, np.r_[-bias, bias] / 2
     norm = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalise")
@@ -218,11 +251,8 @@ def _fit_transfer(X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarray], da
     proba = pipe.predict_proba(embeddings)  # what the model gives (tests/test_cli.py), without a second pass
     loss, acc = log_loss(y[rows], proba, labels=range(n)), accuracy_score(y[rows], proba.argmax(axis=1))
     history = {"loss": [loss], "accuracy": [acc], "val_loss": [loss], "val_accuracy": [acc], "best_epoch": [1]}
-    if groups is not None:  # the clean clips only: a noisy copy is not what the model should call familiar
-        clean = len(parts["train"]) + len(parts["val"])
-        z = (embeddings[:clean] - mean) / np.sqrt(variance)  # what the model's normalise layer gives
-        stats = unsure_statistics(z, np.asarray(groups)[rows[:clean]])
-        history["unsure"] = [{**stats, "min_top_probability": min(0.5, 2 / n)}]
+    if "unsure" in fitted:
+        history["unsure"] = [fitted["unsure"]]
     return model, history
 
 

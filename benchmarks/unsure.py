@@ -5,13 +5,16 @@ held-out 95 % quantile of the training clips' (Mahalanobis distance), or when no
 (``machinery.predict.is_unsure``). This script measures that flag by 5-fold cross-validation by clip over every GTZAN
 clip in the data directory (``StratifiedGroupKFold``, shuffled with each seed): per fold, the command line's head
 (``machinery.train.transfer_head``: the same fit, on the training folds' clean patches and their augmented copies,
-``add_augmented_copies`` with the seed) and its unsure statistics; then ``is_unsure`` on
+``add_augmented_copies`` with the seed) and its unsure statistics (of the clips and their band-limited copies,
+``machinery.train.FAMILIAR_COPIES``; ``--familiar`` chooses other copies, ``--familiar`` alone the clips only); then
+``is_unsure`` on
 
 - **music it never saw**: the held-out fold's clips, clean and under each degradation of
   ``benchmarks/robustness.py``; each clip is scored once per seed;
 - **not music**: librosa's non-music examples (three LibriSpeech readings, a humpback whale, a dog; the robin is
   shorter than one patch), and recordings made here from them or from scratch (each 15 s at -20 dBFS RMS, fixed up
-  front, never tuned): the three readings overlapped (babble), a reading with white noise at 10 dB SNR, white, pink
+  front, never tuned): the three readings overlapped (babble), a reading with white noise at 10 dB SNR, a reading
+  resampled to 8 kHz and back (telephone band), white, pink
   and brown noise, pure tones of 440 Hz and 1 kHz, a sine sweep (50 Hz to 8 kHz), mains hum (50 Hz and six
   harmonics), a 220 Hz square wave, a click track (two clicks a second) and a telephone key tone (697 + 1,209 Hz);
 - **other music**: librosa's eight music examples, reported without a target (they are music, but not GTZAN's).
@@ -20,7 +23,7 @@ Every file is scored as ``machinery.predict`` scores it: 2.992-s patches at -20 
 segments more than ``QUIET_DB`` dB below the loudest left out. The tagger's embeddings come from the course's cache
 (``machinery.train.tagger_embeddings``), so after ``benchmarks/taggers.py`` a run takes about three minutes::
 
-    COURSE_DATA_DIR=../shared/data nice .venv/bin/python benchmarks/unsure.py [--seeds 42 1]
+    COURSE_DATA_DIR=../shared/data nice .venv/bin/python benchmarks/unsure.py [--seeds 42 1] [--familiar band ...]
 
 Writes ``benchmarks/unsure.csv`` (one row per seed, fold and recording or condition).
 """
@@ -72,6 +75,8 @@ def _made(seconds: float = 15.0, seed: int = 2929) -> dict[str, np.ndarray]:
     return {
         "babble (the three readings at once)": sum(np.roll(s[:shortest], k * SR // 4) for k, s in enumerate(speech)),
         "a reading + white noise at 10 dB SNR": add_noise(speech[0], snr_db=10, seed=seed),
+        "a reading, telephone band (8 kHz)": librosa.resample(librosa.resample(speech[1], orig_sr=SR, target_sr=8000),
+                                                              orig_sr=8000, target_sr=SR),
         "white noise": rng.standard_normal(n),
         "pink noise": coloured(1.0),
         "brown noise": coloured(2.0),
@@ -97,6 +102,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--familiar", nargs="*", choices=list(segments.AUGMENTATIONS), default=list(train.FAMILIAR_COPIES),
+                        help="the copies that the unsure statistics count as familiar (none: the clips alone)")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("unsure.csv"))
     args = parser.parse_args()
     import_tensorflow()
@@ -129,13 +136,15 @@ def main() -> int:
     rows = []
     for seed in args.seeds:
         X, y, parts = segments.add_augmented_copies(ds, clips, {"train": every, "val": every[:0]}, seed=seed)
-        copies, of = embed(X[parts["augmented"]]), parts["augmented_clip_id"]
+        copies, of, kind = embed(X[parts["augmented"]]), parts["augmented_clip_id"], parts["augmented_kind"]
         folds = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed).split(ids, labels, ids)
         for fold, (rest, held) in enumerate(folds):
             fit_rows, copy_rows = np.isin(ds["clip_id"], ids[rest]), np.isin(of, ids[rest])
+            names, origins = train.familiar_recordings(ds["clip_id"][fit_rows], of[copy_rows], kind[copy_rows],
+                                                       familiar=args.familiar)
             head = train.transfer_head(np.concatenate([clean[fit_rows], copies[copy_rows]]),
                                        np.concatenate([ds["y"][fit_rows], y[parts["augmented"]][copy_rows]]),
-                                       n_classes=len(genres), groups=ds["clip_id"][fit_rows])
+                                       n_classes=len(genres), groups=names, origins=origins)
 
             def verdict(E: np.ndarray) -> tuple[bool, str]:
                 proba = head["pipe"].predict_proba(E).mean(axis=0)
@@ -159,7 +168,8 @@ def main() -> int:
     share["right"] = by["right"].agg(lambda r: f"{r.astype(float).mean():.2f}" if r.notna().all() else "")
     share["genre most often"] = by["genre"].agg(lambda g: g.mode()[0])
     share.loc["GTZAN (held out)", "genre most often"] = ""  # their own genres differ: "right" says how often it is theirs
-    print(f"\nshare called unsure, {args.folds}-fold cross-validation by clip over {len(ids)} GTZAN clips, seeds "
+    print(f"\nshare called unsure (familiar: the clips{''.join(f', their {k} copies' for k in args.familiar)}), "
+          f"{args.folds}-fold cross-validation by clip over {len(ids)} GTZAN clips, seeds "
           f"{args.seeds} (a GTZAN clip: once per seed, by the fold that held it out; any other recording: by every fold)")
     with pd.option_context("display.width", 200, "display.max_colwidth", 40):
         print(share.round(2).to_string())

@@ -126,7 +126,8 @@ def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[st
     of 6-12 kHz resampling, a pitch shift of 0.5-2.5 semitones up or down, 0.85-1.15 times the
     tempo, MP3 at libsndfile's compression level 0.6-0.95: :func:`helpers.audio.augment`); its
     features are computed as ``ds``'s. Returns ``(X, y, parts)``: ``ds``'s rows, then the copies'
-    rows (``parts["augmented"]``; ``parts["augmented_clip_id"]``: the clip each of them was copied from).
+    rows (``parts["augmented"]``; ``parts["augmented_clip_id"]``: the clip each of them was copied from;
+    ``parts["augmented_kind"]``: the kind of change).
 
     Examples
     --------
@@ -139,12 +140,14 @@ def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[st
     for kind in kinds:
         amount = rng.uniform(*AUGMENTATIONS[kind], len(chosen)) * (rng.choice([-1, 1], len(chosen)) if kind == "pitch" else 1)
         copies.append(chosen.assign(augment=list(zip([kind] * len(chosen), amount, rng.integers(2**31, size=len(chosen))))))
-    extra = segment_dataset(pd.concat(copies, ignore_index=True), ds["spec"], sr=ds["sample_rate"],
-                            segment_seconds=ds["segment_seconds"])
-    labels = np.array([list(ds["genres"]).index(g) for g in extra["genres"]])[extra["y"]]
+    jobs = 1 if len(chosen) * len(kinds) < 200 else 2  # segment_dataset's default for all the copies at once
+    extra = [segment_dataset(frame, ds["spec"], sr=ds["sample_rate"], segment_seconds=ds["segment_seconds"], n_jobs=jobs)
+             for frame in copies]  # one call per kind, so that every row knows its kind
+    labels = np.concatenate([np.array([list(ds["genres"]).index(g) for g in e["genres"]])[e["y"]] for e in extra])
     rows = np.arange(len(ds["X"]), len(ds["X"]) + len(labels))
-    return (np.concatenate([ds["X"], extra["X"]]), np.concatenate([ds["y"], labels]),
-            {**parts, "augmented": rows, "augmented_clip_id": extra["clip_id"]})
+    return (np.concatenate([ds["X"], *[e["X"] for e in extra]]), np.concatenate([ds["y"], labels]),
+            {**parts, "augmented": rows, "augmented_clip_id": np.concatenate([e["clip_id"] for e in extra]),
+             "augmented_kind": np.concatenate([np.full(len(e["y"]), kind) for kind, e in zip(kinds, extra)])})
 
 
 if __name__ == "__main__":

@@ -135,6 +135,8 @@ def test_add_augmented_copies_adds_one_copy_per_kind_of_each_training_clip_only(
     assert out["train"] is parts["train"] and out["val"] is parts["val"]
     copied_from = ["rock.00000"] * 3 + ["rock.00001"] * 2
     assert list(out["augmented_clip_id"][:5]) == copied_from and set(out["augmented_clip_id"]) == set(copied_from)
+    assert list(out["augmented_kind"][:5]) == ["noise"] * 5 and set(out["augmented_kind"][5:]) == {"tempo"}
+    assert len(out["augmented_kind"]) == len(out["augmented"])
     rng = np.random.default_rng(3)  # with the seed, per kind: an amount per training clip, then a seed per clip
     snr, noise_seed = rng.uniform(0, 20, 2), rng.integers(2**31, size=2)
     rate = rng.uniform(0.85, 1.15, 2)

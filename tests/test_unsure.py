@@ -77,6 +77,7 @@ def test_the_model_file_carries_the_level_and_the_unsure_statistics(loaded):
     assert meta["feature_spec"]["rms_dbfs"] == -20.0 and "white noise" in meta["augmentation"]
     stats = meta["unsure"]
     assert stats["quantile"] == 0.95 and stats["clips"] == 25  # the 4 training + 1 validation clips of each genre
+    assert train_cli.FAMILIAR_COPIES == ("band",)
     assert np.shape(stats["center"]) == (1506,) and np.shape(stats["components"])[1] == 1506  # MSD_musicnn's pooled values
     assert 0 <= stats["false_alarms"] <= 0.1 and stats["min_top_probability"] == pytest.approx(0.4)
 
@@ -241,6 +242,26 @@ def test_unsure_statistics_are_ledoit_wolf_mahalanobis_with_a_held_out_threshold
     near = {**stats, "min_top_probability": 0.5}
     assert is_unsure(M[:1], np.array([0.4, 0.3, 0.3]), near) == (True, "no genre stands out (top probability 0.40 < 0.50)")
     assert not is_unsure(M.mean(axis=0)[None], np.array([0.9, 0.1]), near)[0]
+
+
+def test_a_copy_is_held_out_with_its_clip_and_only_clips_set_the_threshold():
+    """Issue 29: the unsure statistics may count changed copies as familiar (machinery.train.FAMILIAR_COPIES). A copy
+    scored by a fit that saw its own clip would lie close and pull the threshold in; so a clip and its copies are held
+    out together, and only the clips' distances set the threshold."""
+    rng = np.random.default_rng(1)
+    clips = rng.standard_normal((60, 100)) @ rng.standard_normal((100, 100))  # few clips for their values, as in a model
+    Z = np.concatenate([clips, clips + 0.01 * rng.standard_normal(clips.shape)])  # each clip, then a near copy of it
+    clip = np.tile(np.arange(60).astype(str), 2)
+    names = np.concatenate([clip[:60], np.char.add(clip[60:], "~band")])
+    grouped = unsure_statistics(Z, names, origins=clip, quantile=0.9)
+    leaky = unsure_statistics(Z, names, quantile=0.9)  # every copy its own clip: folds split clips from their copies
+    assert grouped["clips"] == 60 and leaky["clips"] == 120
+    assert grouped["threshold"] > 1.25 * leaky["threshold"]
+    assert 0.05 <= grouped["false_alarms"] <= 0.15
+    only_clips = unsure_statistics(clips, clip[:60], quantile=0.9)  # the copies barely move the fit
+    assert grouped["threshold"] == pytest.approx(only_clips["threshold"], rel=0.25)
+    names_out, origins_out = train_cli.familiar_recordings(clip[:2], ["0", "1", "0"], ["band", "noise", "mp3"])
+    assert list(names_out) == ["0", "1", "0~band", "", ""] and list(origins_out) == ["0", "1", "0", "1", "0"]
 
 
 def test_format_result_marks_unsure_and_prints_a_timeline():

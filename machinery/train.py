@@ -97,7 +97,8 @@ def fit_model(kind: str, X: np.ndarray, y: np.ndarray, parts: dict[str, np.ndarr
     from ``data_root``, default the data directory) of the training, validation and ``parts["augmented"]`` rows
     (:func:`add_augmented_copies`), and
     returns tagger + those two as Keras layers; given ``groups`` (the clip of every row), ``history["unsure"]``
-    holds :func:`unsure_statistics` of the training and validation clips, with which :mod:`machinery.predict`
+    holds :func:`unsure_statistics` of the training and validation clips (and of the copies of
+    :data:`FAMILIAR_COPIES`), with which :mod:`machinery.predict`
     tells when a recording is unlike them. The tagger's embeddings are cached (:func:`machinery.store.cached`), keyed
     by the embedding model's layers and weights and the patches' content, so the same fit again (another run of a
     notebook) skips the tagger. Returns ``(model, history)``: per-epoch ``loss``, ``accuracy``, ``val_loss``,

@@ -264,6 +264,23 @@ def test_a_copy_is_held_out_with_its_clip_and_only_clips_set_the_threshold():
     assert list(names_out) == ["0", "1", "0~band", "", ""] and list(origins_out) == ["0", "1", "0", "1", "0"]
 
 
+def test_transfer_head_standardises_as_the_model_does_and_describes_only_the_named_rows():
+    rng = np.random.default_rng(2)
+    labels = np.repeat([0, 1, 2], 20)
+    E = rng.standard_normal((60, 6)) + 3 * np.eye(3, 6)[labels]
+    E[:, 5] = 7.0  # a value that never varies: left out of the fit, a variance of 1 in the model
+    groups = np.array([f"c{i // 2}" for i in range(40)] + [""] * 20, dtype=object)  # 20 clips; 20 rows not counted
+    head = train_cli.transfer_head(E, labels, n_classes=3, groups=groups)
+    kept = head["pipe"][0].get_support()
+    assert list(kept) == [True] * 5 + [False] and head["variance"][5] == 1.0 and head["mean"][5] == 7.0
+    z = (E - head["mean"]) / np.sqrt(head["variance"])
+    np.testing.assert_allclose(head["pipe"][1].transform(head["pipe"][0].transform(E)), z[:, kept], atol=1e-12)
+    expected = unsure_statistics(z[:40], groups[:40])
+    assert head["unsure"]["clips"] == 20 and head["unsure"]["threshold"] == pytest.approx(expected["threshold"])
+    assert head["unsure"]["min_top_probability"] == 0.5  # twice chance is 2/3 with three genres: at most 0.5
+    assert "unsure" not in train_cli.transfer_head(E, labels, n_classes=3)
+
+
 def test_format_result_marks_unsure_and_prints_a_timeline():
     result = {"file": "a.wav", "genre": "jazz", "probabilities": {"jazz": 0.8, "rock": 0.2}, "segments": 1, "error": None,
               "unsure": True, "unsure_reason": "not like the music it was trained on (distance 9.0 > 3.0)",

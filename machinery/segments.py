@@ -7,8 +7,11 @@ the transfer model's training clips (issue 29). :mod:`machinery.train` and noteb
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,9 +41,31 @@ def _clip_features(path: str, sr: int, seconds: float, spec: dict,
         return str(exc)
 
 
+#: The modules whose code makes a segment's features (loading, changed copies, cutting, log-mel or MFCC): a change to
+#: any of them is a new cache key, so that an entry made by older code is never served (issue 31).
+_FEATURE_CODE = ("helpers.audio", "helpers.pretrained", "helpers.models", __name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the source files of :data:`_FEATURE_CODE`.
+
+    Examples
+    --------
+    >>> len(_code_digest())
+    16
+    """
+    digest = hashlib.sha1()
+    for name in _FEATURE_CODE:
+        digest.update(Path(sys.modules[name].__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _content_key(clips: pd.DataFrame, settings: list) -> str:
-    """A digest of the settings and of every clip's id, genre and file bytes (a changed clip changes it)."""
+    """A digest of the settings, of the feature code (:func:`_code_digest`) and of every clip's id, genre and file bytes
+    (a changed clip or a changed function changes it)."""
     digest = hashlib.sha1(json.dumps(settings).encode())
+    digest.update(_code_digest().encode())
     for clip_id, genre, path in clips[["clip_id", "genre", "path"]].itertuples(index=False):
         try:
             content = pooch.file_hash(path, alg="sha1")

@@ -122,6 +122,21 @@ def test_segment_dataset_segments_and_skips(clip_table):
         segment_dataset(clip_table.drop(columns="path"), MFCC_SPEC)
 
 
+def test_the_segments_cache_key_covers_the_feature_code(clip_table, monkeypatch):
+    """Issue 31: an entry made by older feature code is never served (it once served stale augmented copies)."""
+    from helpers.audio import augment, load_audio, segment
+    from helpers.pretrained import musicnn_input, set_level
+    from machinery import segments
+
+    used = {f.__module__ for f in (augment, load_audio, segment, segment_features, musicnn_input, set_level,
+                                   segments._clip_features)}
+    assert used <= set(segments._FEATURE_CODE)
+    key = segments._content_key(clip_table.iloc[:2], ["settings"])
+    assert segments._content_key(clip_table.iloc[:2], ["settings"]) == key
+    monkeypatch.setattr(segments, "_code_digest", lambda: "changed code")
+    assert segments._content_key(clip_table.iloc[:2], ["settings"]) != key
+
+
 def test_add_augmented_copies_adds_one_copy_per_kind_of_each_training_clip_only(clip_table):
     from helpers.audio import add_noise, augment
 

@@ -87,7 +87,8 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
     genres and file contents; ``cache=False`` computes them afresh. ``n_jobs``: joblib workers
     (default 1 below 200 clips, else 2).
 
-    Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``,
+    Returns a dict: ``X`` (float32, one row per segment), ``y`` (int64), ``genres``, ``clip_id``, ``row``
+    (each segment's clip as its position in ``clips``),
     ``spec``, ``sample_rate``, ``segment_seconds`` and ``skipped``: one line per clip left out,
     naming its file and why (the same lines as :func:`machinery.extract.extract_features`' failures),
     the files that ``clips.attrs["unreadable"]`` lists (:func:`helpers.datasets.gtzan_clips`) first.
@@ -114,16 +115,17 @@ def segment_dataset(clips: pd.DataFrame, spec: dict[str, Any], *, sr: int = DEFA
         done = dict(tqdm(in_workers(_clip_features, calls, n_jobs=jobs), total=len(calls),
                          disable=not progress, unit="clip"))
         results = [done[i] for i in range(len(calls))]
-        kept = [(c, g, r) for (c, g, _), r in zip(rows, results) if not isinstance(r, str)]
+        kept = [(c, g, r, i) for i, ((c, g, _), r) in enumerate(zip(rows, results)) if not isinstance(r, str)]
         skipped = [r for r in results if isinstance(r, str)]
         if not kept:
             raise CourseError(f"none of the {len(rows)} clips gave a {segment_seconds:g} s "
                               f"segment: {'; '.join(listed + skipped)}")
-        label = [np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r in kept]
-        return {"X": np.concatenate([r for _, _, r in kept]).astype(np.float32),
+        label = [np.full(len(r), genres.index(g), dtype=np.int64) for _, g, r, _ in kept]
+        return {"X": np.concatenate([r for _, _, r, _ in kept]).astype(np.float32),
                 "y": np.concatenate(label),
                 "genres": np.array(genres, dtype=str), "skipped": np.array(skipped, dtype=str),
-                "clip_id": np.concatenate([np.full(len(r), c) for c, _, r in kept]).astype(str)}
+                "clip_id": np.concatenate([np.full(len(r), c) for c, _, r, _ in kept]).astype(str),
+                "row": np.concatenate([np.full(len(r), i, dtype=np.int64) for _, _, r, i in kept])}
 
     ds = cached("segments", key, compute) if cache else compute()
     return {**ds, **meta, "skipped": listed + ds["skipped"].tolist()}
@@ -165,14 +167,13 @@ def add_augmented_copies(ds: dict[str, Any], clips: pd.DataFrame, parts: dict[st
     for kind in kinds:
         amount = rng.uniform(*AUGMENTATIONS[kind], len(chosen)) * (rng.choice([-1, 1], len(chosen)) if kind == "pitch" else 1)
         copies.append(chosen.assign(augment=list(zip([kind] * len(chosen), amount, rng.integers(2**31, size=len(chosen))))))
-    jobs = 1 if len(chosen) * len(kinds) < 200 else 2  # segment_dataset's default for all the copies at once
-    extra = [segment_dataset(frame, ds["spec"], sr=ds["sample_rate"], segment_seconds=ds["segment_seconds"], n_jobs=jobs)
-             for frame in copies]  # one call per kind, so that every row knows its kind
-    labels = np.concatenate([np.array([list(ds["genres"]).index(g) for g in e["genres"]])[e["y"]] for e in extra])
+    frame = pd.concat(copies, ignore_index=True)
+    extra = segment_dataset(frame, ds["spec"], sr=ds["sample_rate"], segment_seconds=ds["segment_seconds"])
+    labels = np.array([list(ds["genres"]).index(g) for g in extra["genres"]])[extra["y"]]
     rows = np.arange(len(ds["X"]), len(ds["X"]) + len(labels))
-    return (np.concatenate([ds["X"], *[e["X"] for e in extra]]), np.concatenate([ds["y"], labels]),
-            {**parts, "augmented": rows, "augmented_clip_id": np.concatenate([e["clip_id"] for e in extra]),
-             "augmented_kind": np.concatenate([np.full(len(e["y"]), kind) for kind, e in zip(kinds, extra)])})
+    return (np.concatenate([ds["X"], extra["X"]]), np.concatenate([ds["y"], labels]),
+            {**parts, "augmented": rows, "augmented_clip_id": extra["clip_id"],
+             "augmented_kind": np.array([change[0] for change in frame["augment"]])[extra["row"]]})
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ def test_segment_dataset_segments_and_skips(clip_table):
     assert ds["X"].shape == (6, 130, 13) and ds["X"].dtype == np.float32
     assert list(ds["clip_id"]) == ["rock.00000"] * 3 + ["rock.00001"] * 2 + ["blues.00000"]
     assert list(ds["y"]) == [1, 1, 1, 1, 1, 0]
+    assert list(ds["row"]) == [0, 0, 0, 1, 1, 2]  # each segment's clip, as its position in the table
     assert "blues1.wav: " in ds["skipped"][0] and "shorter than one 3 s segment" in ds["skipped"][0]
     assert "empty.wav: " in ds["skipped"][1] and "empty" in ds["skipped"][1]
     # the third segment of rock.00000 is the features of seconds 6-9 of the clip

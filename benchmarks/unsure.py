@@ -12,11 +12,11 @@ clip in the data directory (``StratifiedGroupKFold``, shuffled with each seed): 
 - **music it never saw**: the held-out fold's clips, clean and under each degradation of
   ``benchmarks/robustness.py``; each clip is scored once per seed;
 - **not music**: librosa's non-music examples (three LibriSpeech readings, a humpback whale, a dog; the robin is
-  shorter than one patch), and recordings made here from them or from scratch (each 15 s at -20 dBFS RMS, fixed up
-  front, never tuned): the three readings overlapped (babble), a reading with white noise at 10 dB SNR, a reading
-  resampled to 8 kHz and back (telephone band), white, pink
-  and brown noise, pure tones of 440 Hz and 1 kHz, a sine sweep (50 Hz to 8 kHz), mains hum (50 Hz and six
-  harmonics), a 220 Hz square wave, a click track (two clicks a second) and a telephone key tone (697 + 1,209 Hz);
+  shorter than one patch), and recordings made here from them or from scratch (at -20 dBFS RMS, 15 s where made
+  from scratch; fixed up front, never tuned): the three readings overlapped (babble), a reading with white noise at
+  10 dB SNR, a reading resampled to 8 kHz and back (telephone band), white, pink and brown noise, pure tones of
+  440 Hz and 1 kHz, a sine sweep (50 Hz to 8 kHz), mains hum (50 Hz and six harmonics), a 220 Hz square wave, a
+  click track (two clicks a second) and a telephone key tone (697 + 1,209 Hz);
 - **other music**: librosa's eight music examples, reported without a target (they are music, but not GTZAN's).
 
 Every file is scored as ``machinery.predict`` scores it: 2.992-s patches at -20 dBFS RMS (``TRANSFER_SPEC``),

@@ -157,10 +157,8 @@ def unsure_statistics(Z: np.ndarray, groups: np.ndarray, *, origins: np.ndarray 
     from sklearn.covariance import LedoitWolf
     from sklearn.model_selection import KFold
 
-    groups = np.asarray(groups)
-    ids, groups = np.unique(groups, return_inverse=True)
+    ids, first, groups = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
     M = np.stack([np.mean(Z[groups == i], axis=0) for i in range(len(ids))]).astype(np.float64)
-    first = np.array([np.flatnonzero(groups == i)[0] for i in range(len(ids))])
     origin = ids if origins is None else np.asarray(origins)[first]  # each recording's clip
     clips, clip_of = np.unique(origin, return_inverse=True)
     original = ids == origin  # the clips themselves, not their copies
